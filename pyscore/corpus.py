@@ -186,14 +186,19 @@ def _iter_dir(root: Path, source_id: str, max_bytes: int) -> Iterator[RawMessage
         if rel_dir.name == "tmp" and {"cur", "new"} & set(os.listdir(Path(dirpath).parent)):
             # Maildir deliveries in progress: not messages yet, but say so.
             for name in sorted(filenames):
-                yield CorpusProblem(_join(source_id, rel_dir / name, dir_=True), "maildir_tmp",
-                                    "delivery in progress in maildir tmp/, not read")
+                yield CorpusProblem(
+                    _join(source_id, rel_dir / name, dir_=True),
+                    "maildir_tmp",
+                    "delivery in progress in maildir tmp/, not read",
+                )
             dirnames.clear()
             continue
         for name in sorted(filenames):
             if name.startswith("."):
                 continue  # editor and OS droppings (.DS_Store, .swp); hidden by convention
-            yield from _iter_path(Path(dirpath) / name, _join(source_id, rel_dir / name, dir_=True), max_bytes)
+            yield from _iter_path(
+                Path(dirpath) / name, _join(source_id, rel_dir / name, dir_=True), max_bytes
+            )
 
 
 def _join(base: str, rel: Path | str, *, dir_: bool = False) -> str:
@@ -256,12 +261,16 @@ def _members(archive: tarfile.TarFile, source_id: str) -> Iterator[tarfile.TarIn
         except StopIteration:
             return
         except (tarfile.TarError, OSError, EOFError) as exc:
-            yield CorpusProblem(source_id, "unreadable", f"archive damaged after {archive.offset} bytes: {exc}")
+            yield CorpusProblem(
+                source_id, "unreadable", f"archive damaged after {archive.offset} bytes: {exc}"
+            )
             return
         yield member
 
 
-def _iter_stream(handle: BinaryIO, source_id: str, max_bytes: int) -> Iterator[RawMessage | CorpusProblem]:
+def _iter_stream(
+    handle: BinaryIO, source_id: str, max_bytes: int
+) -> Iterator[RawMessage | CorpusProblem]:
     """One message file or one mbox, told apart by the first line."""
     try:
         first = handle.readline(max_bytes + 1)
@@ -276,7 +285,9 @@ def _iter_stream(handle: BinaryIO, source_id: str, max_bytes: int) -> Iterator[R
         elif not rest.strip():
             yield CorpusProblem(source_id, "empty", "no bytes or only white space")
         elif not _HEADER_LINE.match(rest.lstrip().split(b"\n", 1)[0]):
-            yield CorpusProblem(source_id, "not_a_message", f"first line is not a header: {rest.lstrip()[:60]!r}")
+            yield CorpusProblem(
+                source_id, "not_a_message", f"first line is not a header: {rest.lstrip()[:60]!r}"
+            )
         else:
             yield RawMessage(source_id, rest)  # the parser records the leading-blank defect
         return
@@ -284,13 +295,17 @@ def _iter_stream(handle: BinaryIO, source_id: str, max_bytes: int) -> Iterator[R
         yield from _iter_mbox(handle, first, source_id, max_bytes)
         return
     if not _HEADER_LINE.match(first):
-        yield CorpusProblem(source_id, "not_a_message", f"first line is not a header: {first[:60]!r}")
+        yield CorpusProblem(
+            source_id, "not_a_message", f"first line is not a header: {first[:60]!r}"
+        )
         return
     rest = _read_rest(handle, first, max_bytes, source_id)
     yield rest if isinstance(rest, CorpusProblem) else RawMessage(source_id, rest)
 
 
-def _read_rest(handle: BinaryIO, head: bytes, max_bytes: int, source_id: str = "") -> bytes | CorpusProblem:
+def _read_rest(
+    handle: BinaryIO, head: bytes, max_bytes: int, source_id: str = ""
+) -> bytes | CorpusProblem:
     try:
         data = head + handle.read(max_bytes + 1 - len(head))
     except OSError as exc:
@@ -339,11 +354,15 @@ class _MboxState:
             return CorpusProblem(msg_id, "empty", "mbox entry without content")
         if _FOLDER_DATA.search(data[:2048]):
             # Pine/UW-IMAP bookkeeping stored as the first message: not mail.
-            return CorpusProblem(msg_id, "mbox_folder_data", "mail client's folder internal data message")
+            return CorpusProblem(
+                msg_id, "mbox_folder_data", "mail client's folder internal data message"
+            )
         return RawMessage(msg_id, data)
 
 
-def _iter_mbox(handle: BinaryIO, first: bytes, source_id: str, max_bytes: int) -> Iterator[RawMessage | CorpusProblem]:
+def _iter_mbox(
+    handle: BinaryIO, first: bytes, source_id: str, max_bytes: int
+) -> Iterator[RawMessage | CorpusProblem]:
     state = _MboxState(source_id, max_bytes)
     state.start()
     prev_blank = True
@@ -365,7 +384,11 @@ def _iter_mbox(handle: BinaryIO, first: bytes, source_id: str, max_bytes: int) -
         lone = state.pending
         if state.ordinal == 1:
             # An mbox of one message (a .eml saved with its postmark): the file is the message.
-            lone = RawMessage(source_id, lone.data) if isinstance(lone, RawMessage) else CorpusProblem(source_id, lone.kind, lone.detail)
+            lone = (
+                RawMessage(source_id, lone.data)
+                if isinstance(lone, RawMessage)
+                else CorpusProblem(source_id, lone.kind, lone.detail)
+            )
         yield lone
 
 
@@ -383,7 +406,9 @@ def _separator_problem(line, nxt, prev_blank, state, source_id) -> CorpusProblem
     if postmark_ok and next_is_header:
         if prev_blank:
             return None
-        return CorpusProblem(where, "broken_mbox_separator", "postmark line not preceded by a blank line")
+        return CorpusProblem(
+            where, "broken_mbox_separator", "postmark line not preceded by a blank line"
+        )
     if prev_blank and (postmark_ok or next_is_header):
         why = "postmark without a date" if next_is_header else "postmark not followed by a header"
         return CorpusProblem(where, "broken_mbox_separator", f"{why}: {line[:60]!r}")

@@ -32,8 +32,10 @@ def _mbox(*bodies: bytes) -> bytes:
     out = []
     for i, raw in enumerate(bodies):
         out.append(f"From a{i}@example.org  Sat Nov 27 15:33:27 2004\n".encode())
-        lines = [(b">" + ln if ln.startswith(b"From ") or ln.startswith(b">From ") else ln)
-                 for ln in raw.splitlines(keepends=True)]
+        lines = [
+            (b">" + ln if ln.startswith(b"From ") or ln.startswith(b">From ") else ln)
+            for ln in raw.splitlines(keepends=True)
+        ]
         out.append(b"".join(lines) + b"\n")
     return b"".join(out)
 
@@ -96,11 +98,13 @@ def test_mbox_split_unescape_and_oracle(tmp_path):
     assert [raw for _, raw in got] == bodies
     # Oracle: the standard library's mbox reader finds the same messages.
     oracle = [m.as_bytes().split(b"\n\n", 1)[1] for m in mailbox.mbox(path)]
-    assert [raw.split(b"\n\n", 1)[1] for _, raw in got] == [o.replace(b">From", b"From") for o in oracle]
+    assert [raw.split(b"\n\n", 1)[1] for _, raw in got] == [
+        o.replace(b">From", b"From") for o in oracle
+    ]
 
 
 def test_unescaped_from_in_body_is_text(tmp_path):
-    raw = _mbox(_msg(1)) .replace(b"hello 1\n", b"hello 1\n\nFrom what I heard it works\n")
+    raw = _mbox(_msg(1)).replace(b"hello 1\n", b"hello 1\n\nFrom what I heard it works\n")
     path = tmp_path / "x.mbox"
     path.write_bytes(raw + _mbox(_msg(2)))
     reader = CorpusReader(path)
@@ -113,9 +117,13 @@ def test_broken_mbox_separator_reported(tmp_path):
     path = tmp_path / "bad.mbox"
     # Second postmark has no date; third has no blank line before it.
     path.write_bytes(
-        b"From a@x Sat Nov 27 15:33:27 2004\n" + _msg(1) + b"\n"
-        + b"From nobody\n" + _msg(2)
-        + b"From b@x Sat Nov 27 15:33:27 2004\n" + _msg(3)
+        b"From a@x Sat Nov 27 15:33:27 2004\n"
+        + _msg(1)
+        + b"\n"
+        + b"From nobody\n"
+        + _msg(2)
+        + b"From b@x Sat Nov 27 15:33:27 2004\n"
+        + _msg(3)
     )
     reader = CorpusReader(path)
     got = list(reader)
@@ -134,8 +142,10 @@ def test_single_message_with_postmark_is_the_file(tmp_path):
 
 
 def test_folder_data_pseudo_message_reported(tmp_path):
-    pseudo = (b"Date: 15 Nov 2005 11:01:01 -0500\nFrom: Mail System Internal Data <MAILER-DAEMON@x>\n"
-              b"Subject: DON'T DELETE THIS MESSAGE -- FOLDER INTERNAL DATA\nX-IMAP: 1 2\n\ninternal\n")
+    pseudo = (
+        b"Date: 15 Nov 2005 11:01:01 -0500\nFrom: Mail System Internal Data <MAILER-DAEMON@x>\n"
+        b"Subject: DON'T DELETE THIS MESSAGE -- FOLDER INTERNAL DATA\nX-IMAP: 1 2\n\ninternal\n"
+    )
     path = tmp_path / "p.mbox"
     path.write_bytes(_mbox(pseudo, _msg(1), _msg(2)))
     reader = CorpusReader(path)
