@@ -1,0 +1,150 @@
+// Compiled tree ensembles: the core's own compact layout of a Treelite model.
+//
+// The authored form (ForestSpec) is what the importer reads out of Treelite:
+// per-node parallel arrays, tree-local child indices, the source library's
+// comparison operator and threshold as float64. Forest validates it, then
+// compiles it into the evaluated form:
+//  - every test is normalised to `x <= t` with t a float32, exact for float32
+//    inputs: `x <= d` (d a double) holds iff x <= the largest float <= d, and
+//    `x < d` iff x <= the largest float < d; `>=` / `>` swap the children;
+//  - NaN goes to the node's default child (Treelite semantics);
+//  - trees of depth <= kMaxCompleteDepth are stored complete (2^depth - 1
+//    nodes of 8 bytes, children of i at 2i+1 / 2i+2, missing subtrees padded
+//    with copies of the leaf), so that traversal is a fixed number of
+//    branch-free steps that interleave over a block of rows;
+//  - deeper trees keep a pointer layout of 16-byte nodes.
+// Margins accumulate in float64 (scikit-learn, LightGBM) or, when the source
+// does so (XGBoost), in float32, in tree order starting from the base score,
+// so that results match the source library bit for bit or nearly.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace pyscore {
+
+enum class SplitOp : int8_t { kLE = 0, kLT = 1, kGE = 2, kGT = 3 };
+enum class PostTransform : int8_t { kIdentity = 0, kSigmoid = 1, kSoftmax = 2 };
+
+const char* PostTransformToString(PostTransform p);
+PostTransform PostTransformFromString(const std::string& s);  // throws std::invalid_argument
+
+// Views over caller-owned arrays; only read during Forest construction.
+struct ForestSpec {
+  int32_t n_features = 0;
+  int32_t n_outputs = 1;        // 1 for binary / regression, classes for multi-class
+  int64_t n_trees = 0;
+  const int64_t* tree_offsets;  // n_trees + 1: nodes of tree t are [offsets[t], offsets[t+1])
+  const int32_t* tree_output;   // n_trees: the output (class) each tree adds to
+  int64_t n_nodes = 0;
+  const int32_t* feature;        // n_nodes: -1 marks a leaf
+  const double* threshold;       // n_nodes (ignored for leaves)
+  const int8_t* op;              // n_nodes: SplitOp (ignored for leaves)
+  const int32_t* left;           // n_nodes: tree-local child index, -1 for leaves
+  const int32_t* right;          // n_nodes: tree-local child index, -1 for leaves
+  const uint8_t* default_left;   // n_nodes: where NaN goes
+  const double* leaf_value;      // n_nodes (ignored for internal nodes)
+  const double* cover;           // n_nodes: training weight/count (for contributions); may be null
+  const double* base_score;      // n_outputs
+  PostTransform post_transform = PostTransform::kIdentity;
+  double sigmoid_alpha = 1.0;
+  bool float32_sum = false;      // accumulate margins in float32 (XGBoost)
+};
+
+class Forest {
+ public:
+  static constexpr int kMaxCompleteDepth = 8;
+  static constexpr int kMaxDepth = 512;
+
+  // Validates every array (child index > parent, feature < n_features, each
+  // node reached exactly once, finite leaves ...) and compiles; throws
+  // std::invalid_argument naming the first bad tree/node.
+  explicit Forest(const ForestSpec& spec);
+
+  int32_t NFeatures() const { return n_features_; }
+  int32_t NOutputs() const { return n_outputs_; }
+  int64_t NTrees() const { return static_cast<int64_t>(trees_.size()); }
+  int32_t MaxDepth() const { return max_depth_; }
+  int64_t NCompleteTrees() const;
+  PostTransform GetPostTransform() const { return post_; }
+  bool Float32Sum() const { return float32_sum_; }
+
+  // X: row-major float32 (n, NFeatures()); out: (n, NOutputs()).
+  void PredictMargin(const float* X, int64_t n, double* out) const;
+  void Predict(const float* X, int64_t n, double* out) const;  // margin + post-transform
+  void PredictRow(const float* x, double* out) const;          // one row, no blocking
+
+  // Saabas path attribution for output `output` (or each row's arg-max class
+  // when output < 0): out (n, NFeatures() + 1), the last column is the bias
+  // (base score + expected value of every tree); each row sums to the margin.
+  void Contributions(const float* X, int64_t n, int32_t output, double* out) const;
+  // Exact TreeSHAP values (Lundberg et al. 2018, Algorithm 2), same layout.
+  void ShapContributions(const float* X, int64_t n, int32_t output, double* out) const;
+  // The k largest contributions by magnitude: features (n, k), values (n, k),
+  // bias (n). method: 0 Saabas, 1 TreeSHAP. k is clamped to NFeatures().
+  void TopContributions(const float* X, int64_t n, int32_t output, int32_t k, int method,
+                        int32_t* features, double* values, double* bias) const;
+
+  // Pointer layout (also the authored structure, used for contributions).
+  struct Node {
+    float threshold;   // normalised: go left iff x <= threshold, or NaN and default_left
+    int32_t feature;   // -1 for a leaf
+    int32_t left;      // forest-global node index
+    int32_t right;
+  };
+  // Complete layout: 8 bytes, feature in the low 31 bits, default_left in the top bit.
+  struct CNode {
+    float threshold;
+    uint32_t feature_dl;
+  };
+  // One element of a TreeSHAP path.
+  struct PathElement {
+    int32_t feature;
+    double zero_fraction;
+    double one_fraction;
+    double pweight;
+  };
+
+ private:
+  struct Tree {
+    int32_t output;
+    int32_t depth;
+    int32_t root;          // index into nodes_
+    int64_t cnode_begin;   // complete layout: first node in cnodes_, or -1
+    int64_t leaf_begin;    // complete layout: first leaf in cleaves_
+  };
+
+  template <typename Acc>
+  void PredictMarginImpl(const float* X, int64_t n, double* out) const;
+  template <typename Acc>
+  void PredictRowImpl(const float* x, double* out) const;
+  void PostProcess(double* row) const;
+  int32_t PickOutput(const double* margin, int32_t output) const;
+  void SaabasRow(const float* x, int32_t output, double* out) const;
+  void ShapRow(const float* x, int32_t output, double* out, std::vector<PathElement>& scratch) const;
+  void ShapRecurse(const float* x, double* phi, int32_t node, int unique_depth, PathElement* parent_path,
+                   double parent_zero_fraction, double parent_one_fraction, int32_t parent_feature) const;
+  bool GoesLeft(int32_t node, float x) const {
+    return x <= nodes_[node].threshold || (x != x && default_left_[node]);
+  }
+  double LeafValue(int32_t node) const { return leaf_value_[node]; }
+
+  int32_t n_features_;
+  int32_t n_outputs_;
+  int32_t max_depth_ = 0;
+  PostTransform post_;
+  double sigmoid_alpha_;
+  bool float32_sum_;
+  std::vector<double> base_score_;
+  std::vector<Tree> trees_;
+  std::vector<Node> nodes_;
+  std::vector<uint8_t> default_left_;
+  std::vector<double> leaf_value_;
+  std::vector<double> expected_;   // per node: cover-weighted mean of its leaves
+  std::vector<double> cover_;      // per node, > 0
+  std::vector<CNode> cnodes_;
+  std::vector<double> cleaves_;
+  std::vector<float> cleaves_f_;   // the same leaves as float32, for float32_sum
+};
+
+}  // namespace pyscore

@@ -1,0 +1,551 @@
+// Forest: validation, compilation and evaluation of tree ensembles (see forest.h).
+#include "pyscore/forest.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <numeric>
+#include <sstream>
+#include <stdexcept>
+
+#include "pyscore/error.h"
+
+namespace pyscore {
+
+namespace {
+
+constexpr int64_t kBlockRows = 64;  // rows per block: 64 x 120 float32 features stay in L1
+constexpr float kInf = std::numeric_limits<float>::infinity();
+
+[[noreturn]] void BadNode(int64_t tree, int64_t node, const std::string& what) {
+  std::ostringstream os;
+  os << "forest: tree " << tree << " node " << node << ": " << what;
+  throw std::invalid_argument(os.str());
+}
+
+// The largest float32 f with f <= d (d not NaN).
+float FloorToFloat(double d) {
+  float f = static_cast<float>(d);
+  if (static_cast<double>(f) > d) f = std::nextafter(f, -kInf);
+  return f;
+}
+
+// A float32 threshold t such that, for every float32 x that is not NaN,
+// (x <= t) == (x OP d). NaN as t means "never true".
+float NormaliseThreshold(double d, bool strict) {
+  float f = FloorToFloat(d);
+  if (strict && static_cast<double>(f) == d) {
+    if (f == -kInf) return std::numeric_limits<float>::quiet_NaN();
+    f = std::nextafter(f, -kInf);
+  }
+  return f;
+}
+
+template <int D>
+inline uint32_t LeafIndex(const Forest::CNode* nodes, const float* x) {
+  uint32_t i = 0;
+  for (int l = 0; l < D; ++l) {
+    const Forest::CNode nd = nodes[i];
+    const float v = x[nd.feature_dl & 0x7fffffffu];
+    const uint32_t left =
+        static_cast<uint32_t>(v <= nd.threshold) | (static_cast<uint32_t>(v != v) & (nd.feature_dl >> 31));
+    i = 2 * i + 2 - left;
+  }
+  return i - ((1u << D) - 1);
+}
+
+// One complete tree of depth D over nrows rows; 8 rows in lock step so that
+// their independent loads overlap.
+template <int D, typename Acc>
+void CompleteRows(const Forest::CNode* nodes, const Acc* leaves, const float* X, int64_t F,
+                  int64_t nrows, Acc* acc, int64_t K) {
+  constexpr int G = 8;
+  int64_t r = 0;
+  for (; r + G <= nrows; r += G) {
+    uint32_t idx[G];
+    for (int g = 0; g < G; ++g) idx[g] = 0;
+    for (int l = 0; l < D; ++l) {
+      for (int g = 0; g < G; ++g) {
+        const Forest::CNode nd = nodes[idx[g]];
+        const float v = X[(r + g) * F + (nd.feature_dl & 0x7fffffffu)];
+        const uint32_t left =
+            static_cast<uint32_t>(v <= nd.threshold) | (static_cast<uint32_t>(v != v) & (nd.feature_dl >> 31));
+        idx[g] = 2 * idx[g] + 2 - left;
+      }
+    }
+    for (int g = 0; g < G; ++g) acc[(r + g) * K] += leaves[idx[g] - ((1u << D) - 1)];
+  }
+  for (; r < nrows; ++r) acc[r * K] += leaves[LeafIndex<D>(nodes, X + r * F)];
+}
+
+template <typename Acc>
+using CompleteFn = void (*)(const Forest::CNode*, const Acc*, const float*, int64_t, int64_t, Acc*, int64_t);
+
+template <typename Acc>
+CompleteFn<Acc> CompleteKernel(int depth) {
+  switch (depth) {
+    case 1: return &CompleteRows<1, Acc>;
+    case 2: return &CompleteRows<2, Acc>;
+    case 3: return &CompleteRows<3, Acc>;
+    case 4: return &CompleteRows<4, Acc>;
+    case 5: return &CompleteRows<5, Acc>;
+    case 6: return &CompleteRows<6, Acc>;
+    case 7: return &CompleteRows<7, Acc>;
+    case 8: return &CompleteRows<8, Acc>;
+    default: throw Error("forest: no complete-tree kernel for this depth");
+  }
+}
+
+template <typename Acc>
+uint32_t CompleteLeaf(int depth, const Forest::CNode* nodes, const float* x) {
+  switch (depth) {
+    case 1: return LeafIndex<1>(nodes, x);
+    case 2: return LeafIndex<2>(nodes, x);
+    case 3: return LeafIndex<3>(nodes, x);
+    case 4: return LeafIndex<4>(nodes, x);
+    case 5: return LeafIndex<5>(nodes, x);
+    case 6: return LeafIndex<6>(nodes, x);
+    case 7: return LeafIndex<7>(nodes, x);
+    default: return LeafIndex<8>(nodes, x);
+  }
+}
+
+}  // namespace
+
+const char* PostTransformToString(PostTransform p) {
+  switch (p) {
+    case PostTransform::kIdentity: return "identity";
+    case PostTransform::kSigmoid: return "sigmoid";
+    case PostTransform::kSoftmax: return "softmax";
+  }
+  return "?";
+}
+
+PostTransform PostTransformFromString(const std::string& s) {
+  if (s == "identity" || s == "identity_multiclass") return PostTransform::kIdentity;
+  if (s == "sigmoid") return PostTransform::kSigmoid;
+  if (s == "softmax") return PostTransform::kSoftmax;
+  throw std::invalid_argument("forest: unsupported post-transform '" + s +
+                              "' (supported: identity, sigmoid, softmax)");
+}
+
+Forest::Forest(const ForestSpec& s)
+    : n_features_(s.n_features),
+      n_outputs_(s.n_outputs),
+      post_(s.post_transform),
+      sigmoid_alpha_(s.sigmoid_alpha),
+      float32_sum_(s.float32_sum) {
+  PYSCORE_ARG_CHECK(s.n_features > 0, "forest: n_features must be positive");
+  PYSCORE_ARG_CHECK(s.n_outputs > 0, "forest: n_outputs must be positive");
+  PYSCORE_ARG_CHECK(s.n_trees > 0, "forest: a forest needs at least one tree");
+  PYSCORE_ARG_CHECK(s.n_nodes > 0 && s.n_nodes < std::numeric_limits<int32_t>::max(),
+                    "forest: node count out of range");
+  PYSCORE_ARG_CHECK(s.post_transform != PostTransform::kSoftmax || s.n_outputs >= 2,
+                    "forest: softmax needs at least two outputs");
+  PYSCORE_ARG_CHECK(s.post_transform != PostTransform::kSigmoid || s.n_outputs == 1,
+                    "forest: sigmoid needs exactly one output");
+  PYSCORE_ARG_CHECK(std::isfinite(s.sigmoid_alpha) && s.sigmoid_alpha > 0,
+                    "forest: sigmoid_alpha must be finite and positive");
+  PYSCORE_ARG_CHECK(s.tree_offsets[0] == 0, "forest: tree_offsets must start at 0");
+  PYSCORE_ARG_CHECK(s.tree_offsets[s.n_trees] == s.n_nodes,
+                    "forest: tree_offsets must end at the number of nodes");
+  for (int32_t k = 0; k < n_outputs_; ++k) {
+    PYSCORE_ARG_CHECK(std::isfinite(s.base_score[k]), "forest: base_score must be finite");
+    base_score_.push_back(s.base_score[k]);
+  }
+
+  nodes_.resize(s.n_nodes);
+  default_left_.resize(s.n_nodes);
+  leaf_value_.assign(s.n_nodes, 0.0);
+  expected_.assign(s.n_nodes, 0.0);
+  cover_.assign(s.n_nodes, 0.0);
+  std::vector<int32_t> parents;
+  std::vector<int32_t> depth;
+  for (int64_t t = 0; t < s.n_trees; ++t) {
+    const int64_t begin = s.tree_offsets[t];
+    const int64_t size = s.tree_offsets[t + 1] - begin;
+    if (size <= 0) BadNode(t, 0, "tree_offsets must be strictly increasing (empty tree)");
+    const int32_t out = s.tree_output[t];
+    if (out < 0 || out >= n_outputs_) BadNode(t, 0, "tree output " + std::to_string(out) + " not in [0, n_outputs)");
+    parents.assign(size, 0);
+    depth.assign(size, 0);
+    for (int64_t i = 0; i < size; ++i) {
+      const int64_t g = begin + i;
+      const int32_t f = s.feature[g];
+      const double cov = s.cover ? s.cover[g] : 1.0;
+      if (!(std::isfinite(cov) && cov >= 0)) BadNode(t, i, "cover must be finite and >= 0");
+      Node& nd = nodes_[g];
+      if (f == -1) {
+        if (s.left[g] != -1 || s.right[g] != -1) BadNode(t, i, "a leaf (feature -1) must have children -1");
+        if (!std::isfinite(s.leaf_value[g])) BadNode(t, i, "leaf value is not finite");
+        nd = Node{0.0f, -1, -1, -1};
+        leaf_value_[g] = s.leaf_value[g];
+        cover_[g] = cov;
+        continue;
+      }
+      if (f < -1 || f >= n_features_) {
+        BadNode(t, i, "feature " + std::to_string(f) + " not in [0, " + std::to_string(n_features_) + ")");
+      }
+      const int32_t l = s.left[g], r = s.right[g];
+      if (l <= i || l >= size || r <= i || r >= size || l == r) {
+        BadNode(t, i, "children (" + std::to_string(l) + ", " + std::to_string(r) +
+                          ") must be distinct, greater than the parent and inside the tree");
+      }
+      const int8_t op = s.op[g];
+      if (op < 0 || op > 3) BadNode(t, i, "unknown comparison operator " + std::to_string(op));
+      if (std::isnan(s.threshold[g])) BadNode(t, i, "threshold is NaN");
+      ++parents[l];
+      ++parents[r];
+      depth[l] = depth[r] = depth[i] + 1;
+      // x >= d is not (x < d), x > d is not (x <= d): swap the children.
+      const bool swap = op == static_cast<int8_t>(SplitOp::kGE) || op == static_cast<int8_t>(SplitOp::kGT);
+      const bool strict = op == static_cast<int8_t>(SplitOp::kLT) || op == static_cast<int8_t>(SplitOp::kGE);
+      nd.threshold = NormaliseThreshold(s.threshold[g], strict);
+      nd.feature = f;
+      nd.left = static_cast<int32_t>(begin + (swap ? r : l));
+      nd.right = static_cast<int32_t>(begin + (swap ? l : r));
+      default_left_[g] = static_cast<uint8_t>((s.default_left[g] != 0) != swap);
+    }
+    for (int64_t i = 1; i < size; ++i) {
+      if (parents[i] != 1) BadNode(t, i, "reached from " + std::to_string(parents[i]) + " parents (must be exactly 1)");
+    }
+    const int32_t tree_depth = *std::max_element(depth.begin(), depth.end());
+    if (tree_depth > kMaxDepth) BadNode(t, 0, "deeper than " + std::to_string(kMaxDepth));
+    max_depth_ = std::max(max_depth_, tree_depth);
+    // Cover and expected value bottom-up: children come after their parent.
+    for (int64_t i = size - 1; i >= 0; --i) {
+      const int64_t g = begin + i;
+      const Node& nd = nodes_[g];
+      if (nd.feature < 0) {
+        expected_[g] = leaf_value_[g];
+        continue;
+      }
+      const double wl = cover_[nd.left], wr = cover_[nd.right], w = wl + wr;
+      cover_[g] = w;
+      expected_[g] = w > 0 ? (wl * expected_[nd.left] + wr * expected_[nd.right]) / w
+                           : 0.5 * (expected_[nd.left] + expected_[nd.right]);
+    }
+    trees_.push_back(Tree{out, tree_depth, static_cast<int32_t>(begin), -1, -1});
+  }
+
+  // Complete layout for shallow trees.
+  for (Tree& tree : trees_) {
+    if (tree.depth < 1 || tree.depth > kMaxCompleteDepth) continue;
+    const int D = tree.depth;
+    tree.cnode_begin = static_cast<int64_t>(cnodes_.size());
+    tree.leaf_begin = static_cast<int64_t>(cleaves_.size());
+    cnodes_.resize(cnodes_.size() + (size_t{1} << D) - 1);
+    cleaves_.resize(cleaves_.size() + (size_t{1} << D));
+    CNode* cn = cnodes_.data() + tree.cnode_begin;
+    double* leaves = cleaves_.data() + tree.leaf_begin;
+    const uint32_t leaf_base = (1u << D) - 1;
+    // Iterative fill: (node, position, level); a leaf above the last level
+    // fills its whole subtree with padding nodes and copies of its value.
+    struct Item { int32_t node; uint32_t pos; int level; };
+    std::vector<Item> stack{{tree.root, 0, 0}};
+    while (!stack.empty()) {
+      const Item it = stack.back();
+      stack.pop_back();
+      const Node& nd = nodes_[it.node];
+      if (it.level == D) {
+        leaves[it.pos - leaf_base] = leaf_value_[it.node];
+        continue;
+      }
+      if (nd.feature < 0) {
+        cn[it.pos] = CNode{std::numeric_limits<float>::quiet_NaN(), 0u};
+        stack.push_back({it.node, 2 * it.pos + 1, it.level + 1});
+        stack.push_back({it.node, 2 * it.pos + 2, it.level + 1});
+        continue;
+      }
+      cn[it.pos] = CNode{nd.threshold, static_cast<uint32_t>(nd.feature) |
+                                           (static_cast<uint32_t>(default_left_[it.node]) << 31)};
+      stack.push_back({nd.left, 2 * it.pos + 1, it.level + 1});
+      stack.push_back({nd.right, 2 * it.pos + 2, it.level + 1});
+    }
+  }
+  cleaves_f_.assign(cleaves_.begin(), cleaves_.end());
+}
+
+int64_t Forest::NCompleteTrees() const {
+  return std::count_if(trees_.begin(), trees_.end(), [](const Tree& t) { return t.cnode_begin >= 0; });
+}
+
+template <typename Acc>
+void Forest::PredictMarginImpl(const float* X, int64_t n, double* out) const {
+  const int64_t F = n_features_, K = n_outputs_;
+  const Acc* leaves = nullptr;
+  if constexpr (std::is_same_v<Acc, float>) {
+    leaves = cleaves_f_.data();
+  } else {
+    leaves = cleaves_.data();
+  }
+  std::vector<CompleteFn<Acc>> kernels;
+  for (const Tree& t : trees_) kernels.push_back(t.cnode_begin >= 0 ? CompleteKernel<Acc>(t.depth) : nullptr);
+  std::vector<Acc> acc(kBlockRows * K);
+  for (int64_t row0 = 0; row0 < n; row0 += kBlockRows) {
+    const int64_t rows = std::min(kBlockRows, n - row0);
+    const float* Xb = X + row0 * F;
+    for (int64_t r = 0; r < rows; ++r) {
+      for (int64_t k = 0; k < K; ++k) acc[r * K + k] = static_cast<Acc>(base_score_[k]);
+    }
+    for (size_t ti = 0; ti < trees_.size(); ++ti) {
+      const Tree& t = trees_[ti];
+      Acc* a = acc.data() + t.output;
+      if (kernels[ti] != nullptr) {
+        kernels[ti](cnodes_.data() + t.cnode_begin, leaves + t.leaf_begin, Xb, F, rows, a, K);
+        continue;
+      }
+      for (int64_t r = 0; r < rows; ++r) {
+        const float* x = Xb + r * F;
+        int32_t i = t.root;
+        while (nodes_[i].feature >= 0) i = GoesLeft(i, x[nodes_[i].feature]) ? nodes_[i].left : nodes_[i].right;
+        a[r * K] += static_cast<Acc>(leaf_value_[i]);
+      }
+    }
+    for (int64_t j = 0; j < rows * K; ++j) out[row0 * K + j] = static_cast<double>(acc[j]);
+  }
+}
+
+template <typename Acc>
+void Forest::PredictRowImpl(const float* x, double* out) const {
+  const int64_t K = n_outputs_;
+  Acc single = static_cast<Acc>(base_score_[0]);
+  std::vector<Acc> multi;
+  if (K > 1) multi.assign(base_score_.begin(), base_score_.end());
+  for (const Tree& t : trees_) {
+    Acc v;
+    if (t.cnode_begin >= 0) {
+      const uint32_t leaf = CompleteLeaf<Acc>(t.depth, cnodes_.data() + t.cnode_begin, x);
+      v = static_cast<Acc>(cleaves_[t.leaf_begin + leaf]);
+    } else {
+      int32_t i = t.root;
+      while (nodes_[i].feature >= 0) i = GoesLeft(i, x[nodes_[i].feature]) ? nodes_[i].left : nodes_[i].right;
+      v = static_cast<Acc>(leaf_value_[i]);
+    }
+    if (K == 1) {
+      single += v;
+    } else {
+      multi[t.output] += v;
+    }
+  }
+  if (K == 1) {
+    out[0] = static_cast<double>(single);
+  } else {
+    for (int64_t k = 0; k < K; ++k) out[k] = static_cast<double>(multi[k]);
+  }
+}
+
+void Forest::PostProcess(double* row) const {
+  if (post_ == PostTransform::kSigmoid) {
+    row[0] = 1.0 / (1.0 + std::exp(-sigmoid_alpha_ * row[0]));
+  } else if (post_ == PostTransform::kSoftmax) {
+    const double mx = *std::max_element(row, row + n_outputs_);
+    double sum = 0;
+    for (int32_t k = 0; k < n_outputs_; ++k) sum += (row[k] = std::exp(row[k] - mx));
+    for (int32_t k = 0; k < n_outputs_; ++k) row[k] /= sum;
+  }
+}
+
+void Forest::PredictMargin(const float* X, int64_t n, double* out) const {
+  if (float32_sum_) {
+    PredictMarginImpl<float>(X, n, out);
+  } else {
+    PredictMarginImpl<double>(X, n, out);
+  }
+}
+
+void Forest::Predict(const float* X, int64_t n, double* out) const {
+  PredictMargin(X, n, out);
+  if (post_ == PostTransform::kIdentity) return;
+  for (int64_t r = 0; r < n; ++r) PostProcess(out + r * n_outputs_);
+}
+
+void Forest::PredictRow(const float* x, double* out) const {
+  if (float32_sum_) {
+    PredictRowImpl<float>(x, out);
+  } else {
+    PredictRowImpl<double>(x, out);
+  }
+  PostProcess(out);
+}
+
+int32_t Forest::PickOutput(const double* margin, int32_t output) const {
+  if (output >= 0) return output;
+  return static_cast<int32_t>(std::max_element(margin, margin + n_outputs_) - margin);
+}
+
+void Forest::SaabasRow(const float* x, int32_t output, double* out) const {
+  std::fill(out, out + n_features_ + 1, 0.0);
+  double& bias = out[n_features_];
+  bias = base_score_[output];
+  for (const Tree& t : trees_) {
+    if (t.output != output) continue;
+    int32_t i = t.root;
+    bias += expected_[i];
+    while (nodes_[i].feature >= 0) {
+      const int32_t c = GoesLeft(i, x[nodes_[i].feature]) ? nodes_[i].left : nodes_[i].right;
+      out[nodes_[i].feature] += expected_[c] - expected_[i];
+      i = c;
+    }
+  }
+}
+
+// TreeSHAP path bookkeeping (Lundberg, Erion & Lee 2018, Algorithm 2).
+namespace {
+
+using PathElement = Forest::PathElement;
+
+void ExtendPath(PathElement* path, int depth, double zero_fraction, double one_fraction, int32_t feature) {
+  path[depth] = PathElement{feature, zero_fraction, one_fraction, depth == 0 ? 1.0 : 0.0};
+  for (int i = depth - 1; i >= 0; --i) {
+    path[i + 1].pweight += one_fraction * path[i].pweight * (i + 1) / static_cast<double>(depth + 1);
+    path[i].pweight = zero_fraction * path[i].pweight * (depth - i) / static_cast<double>(depth + 1);
+  }
+}
+
+void UnwindPath(PathElement* path, int depth, int index) {
+  const double one = path[index].one_fraction, zero = path[index].zero_fraction;
+  double next_one_portion = path[depth].pweight;
+  for (int i = depth - 1; i >= 0; --i) {
+    if (one != 0) {
+      const double tmp = path[i].pweight;
+      path[i].pweight = next_one_portion * (depth + 1) / ((i + 1) * one);
+      next_one_portion = tmp - path[i].pweight * zero * (depth - i) / static_cast<double>(depth + 1);
+    } else {
+      path[i].pweight = path[i].pweight * (depth + 1) / (zero * (depth - i));
+    }
+  }
+  for (int i = index; i < depth; ++i) {
+    path[i].feature = path[i + 1].feature;
+    path[i].zero_fraction = path[i + 1].zero_fraction;
+    path[i].one_fraction = path[i + 1].one_fraction;
+  }
+}
+
+double UnwoundPathSum(const PathElement* path, int depth, int index) {
+  const double one = path[index].one_fraction, zero = path[index].zero_fraction;
+  double next_one_portion = path[depth].pweight, total = 0;
+  for (int i = depth - 1; i >= 0; --i) {
+    if (one != 0) {
+      const double tmp = next_one_portion * (depth + 1) / ((i + 1) * one);
+      total += tmp;
+      next_one_portion = path[i].pweight - tmp * zero * ((depth - i) / static_cast<double>(depth + 1));
+    } else {
+      total += (path[i].pweight / zero) / ((depth - i) / static_cast<double>(depth + 1));
+    }
+  }
+  return total;
+}
+
+}  // namespace
+
+void Forest::ShapRecurse(const float* x, double* phi, int32_t node, int unique_depth, PathElement* parent_path,
+                         double parent_zero_fraction, double parent_one_fraction, int32_t parent_feature) const {
+  PathElement* path = parent_path + unique_depth + 1;
+  std::copy(parent_path, parent_path + unique_depth + 1, path);
+  ExtendPath(path, unique_depth, parent_zero_fraction, parent_one_fraction, parent_feature);
+  const Node& nd = nodes_[node];
+  if (nd.feature < 0) {
+    for (int i = 1; i <= unique_depth; ++i) {
+      const double w = UnwoundPathSum(path, unique_depth, i);
+      phi[path[i].feature] += w * (path[i].one_fraction - path[i].zero_fraction) * leaf_value_[node];
+    }
+    return;
+  }
+  const bool left = GoesLeft(node, x[nd.feature]);
+  const int32_t hot = left ? nd.left : nd.right, cold = left ? nd.right : nd.left;
+  const double w = cover_[node];
+  const double hot_zero = w > 0 ? cover_[hot] / w : 0.5, cold_zero = w > 0 ? cover_[cold] / w : 0.5;
+  double incoming_zero = 1, incoming_one = 1;
+  int index = 0;
+  for (; index <= unique_depth; ++index) {
+    if (path[index].feature == nd.feature) break;
+  }
+  if (index != unique_depth + 1) {
+    incoming_zero = path[index].zero_fraction;
+    incoming_one = path[index].one_fraction;
+    UnwindPath(path, unique_depth, index);
+    unique_depth -= 1;
+  }
+  ShapRecurse(x, phi, hot, unique_depth + 1, path, hot_zero * incoming_zero, incoming_one, nd.feature);
+  ShapRecurse(x, phi, cold, unique_depth + 1, path, cold_zero * incoming_zero, 0, nd.feature);
+}
+
+void Forest::ShapRow(const float* x, int32_t output, double* out, std::vector<PathElement>& scratch) const {
+  std::fill(out, out + n_features_ + 1, 0.0);
+  out[n_features_] = base_score_[output];
+  const size_t need = static_cast<size_t>(max_depth_ + 2) * (max_depth_ + 3) / 2 + 1;
+  if (scratch.size() < need) scratch.resize(need);
+  for (const Tree& t : trees_) {
+    if (t.output != output) continue;
+    out[n_features_] += expected_[t.root];
+    if (nodes_[t.root].feature < 0) continue;
+    ShapRecurse(x, out, t.root, 0, scratch.data(), 1.0, 1.0, -1);
+  }
+}
+
+void Forest::Contributions(const float* X, int64_t n, int32_t output, double* out) const {
+  PYSCORE_ARG_CHECK(output < n_outputs_, "forest: output index out of range");
+  std::vector<double> margin(n_outputs_);
+  for (int64_t r = 0; r < n; ++r) {
+    const float* x = X + r * n_features_;
+    int32_t k = output;
+    if (k < 0) {
+      PredictRowImpl<double>(x, margin.data());
+      k = PickOutput(margin.data(), output);
+    }
+    SaabasRow(x, k, out + r * (n_features_ + 1));
+  }
+}
+
+void Forest::ShapContributions(const float* X, int64_t n, int32_t output, double* out) const {
+  PYSCORE_ARG_CHECK(output < n_outputs_, "forest: output index out of range");
+  std::vector<double> margin(n_outputs_);
+  std::vector<PathElement> scratch;
+  for (int64_t r = 0; r < n; ++r) {
+    const float* x = X + r * n_features_;
+    int32_t k = output;
+    if (k < 0) {
+      PredictRowImpl<double>(x, margin.data());
+      k = PickOutput(margin.data(), output);
+    }
+    ShapRow(x, k, out + r * (n_features_ + 1), scratch);
+  }
+}
+
+void Forest::TopContributions(const float* X, int64_t n, int32_t output, int32_t k, int method,
+                              int32_t* features, double* values, double* bias) const {
+  PYSCORE_ARG_CHECK(output < n_outputs_, "forest: output index out of range");
+  PYSCORE_ARG_CHECK(k >= 0, "forest: top_k must be >= 0");
+  PYSCORE_ARG_CHECK(method == 0 || method == 1, "forest: method must be 0 (saabas) or 1 (treeshap)");
+  const int32_t kk = std::min(k, n_features_);
+  std::vector<double> row(n_features_ + 1), margin(n_outputs_);
+  std::vector<int32_t> order(n_features_);
+  std::vector<PathElement> scratch;
+  for (int64_t r = 0; r < n; ++r) {
+    const float* x = X + r * n_features_;
+    int32_t o = output;
+    if (o < 0) {
+      PredictRowImpl<double>(x, margin.data());
+      o = PickOutput(margin.data(), output);
+    }
+    if (method == 0) {
+      SaabasRow(x, o, row.data());
+    } else {
+      ShapRow(x, o, row.data(), scratch);
+    }
+    std::iota(order.begin(), order.end(), 0);
+    // By magnitude, ties broken by feature index so that results are stable.
+    std::partial_sort(order.begin(), order.begin() + kk, order.end(), [&](int32_t a, int32_t b) {
+      const double fa = std::fabs(row[a]), fb = std::fabs(row[b]);
+      return fa != fb ? fa > fb : a < b;
+    });
+    for (int32_t j = 0; j < kk; ++j) {
+      features[r * kk + j] = order[j];
+      values[r * kk + j] = row[order[j]];
+    }
+    bias[r] = row[n_features_];
+  }
+}
+
+}  // namespace pyscore
