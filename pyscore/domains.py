@@ -1,0 +1,141 @@
+"""This module contains the builders of Domain and Url records from host names and URLs.
+
+Hosts are lower-cased and IDN-decoded (``xn--`` labels to Unicode, keeping the
+ASCII form in ``Domain.punycode``); the root domain is the registrable domain
+under the public suffix list (``example.co.uk``), read from tldextract's bundled
+snapshot without any network access. Both builders are cached: mail repeats the
+same few hosts many times.
+"""
+
+from __future__ import annotations
+
+import functools
+import ipaddress
+import re
+import urllib.parse
+
+from pyscore.message import Domain, Url
+
+_MAX_HOST = 253  # RFC 1035; longer strings are not host names
+_LABEL = re.compile(r"^[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?$")
+_ASCII_HOST = re.compile(r"^[\x21-\x7e]*$")
+
+
+@functools.cache
+def _extractor():
+    import tldextract
+
+    # Offline: the snapshot bundled with the package, never a download.
+    return tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
+
+
+def _is_ip(host: str) -> bool:
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+def _to_unicode(label: str) -> str:
+    if label.startswith("xn--") and len(label) <= 63:
+        try:
+            return label[4:].encode("ascii").decode("punycode")
+        except (UnicodeError, ValueError):
+            return label
+    return label
+
+
+def _to_ascii(label: str) -> str:
+    if label.isascii() or len(label) > 63:
+        return label
+    try:
+        return "xn--" + label.encode("punycode").decode("ascii")
+    except UnicodeError:
+        return label
+
+
+@functools.lru_cache(maxsize=65536)
+def make_domain(host: str) -> Domain:
+    """A Domain from a host name or mail domain, as written (any case, IDN or punycode)."""
+    host = host.strip().strip(".").lower()
+    if not host or len(host) > _MAX_HOST * 4:
+        return Domain(domain=host[: _MAX_HOST * 4])
+    if _is_ip(host):
+        return Domain(domain=host, root_domain=host)
+    labels = host.split(".")
+    uni_labels = [_to_unicode(label) for label in labels]
+    ascii_labels = [_to_ascii(label) for label in uni_labels]
+    uni = ".".join(uni_labels)
+    ascii_host = ".".join(ascii_labels)
+    valid = len(ascii_host) <= _MAX_HOST and all(_LABEL.match(label) for label in ascii_labels)
+    ext = _extractor()(ascii_host)
+    root = tld = ""
+    if ext.suffix:
+        tld = ".".join(_to_unicode(label) for label in ext.suffix.split("."))
+        if ext.domain:
+            root = _to_unicode(ext.domain) + "." + tld
+    return Domain(
+        domain=uni,
+        root_domain=root,
+        tld=tld,
+        punycode=ascii_host if ascii_host != uni else "",
+        valid=valid and bool(root),
+    )
+
+
+def domain_of_address(address: str) -> Domain:
+    """The Domain of an email address's part after the last ``@`` (empty when there is none)."""
+    at = address.rfind("@")
+    return make_domain(address[at + 1 :]) if at >= 0 else Domain()
+
+
+_SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]{0,30}):")
+_MAX_URL = 8192
+
+
+@functools.lru_cache(maxsize=16384)
+def make_url(original: str) -> Url:
+    """A Url from a link as written; a missing scheme on ``www.`` links reads as http."""
+    text = original.strip()[:_MAX_URL]
+    m = _SCHEME.match(text)
+    if m is None and text[:4].lower() == "www.":
+        text = "http://" + text
+        m = _SCHEME.match(text)
+    scheme = m.group(1).lower() if m else ""
+    if scheme in ("mailto", "tel", "sms", "callto", "cid", "data", "javascript", "about"):
+        return _opaque_url(original, text, scheme)
+    try:
+        parts = urllib.parse.urlsplit(text if scheme or text.startswith("//") else "//" + text)
+        host = parts.hostname or ""
+    except ValueError:  # bad IPv6 brackets, bad port
+        return Url(url=text, original=original, scheme=scheme)
+    domain = make_domain(host)
+    url = text
+    if domain.punycode and host:
+        # Show the decoded host in ``url``; ``original`` keeps the xn-- form.
+        url = _replace_host(text, host, domain.domain)
+    return Url(
+        url=url,
+        original=original,
+        scheme=scheme,
+        domain=domain,
+        path=parts.path,
+        query=parts.query,
+    )
+
+
+def _replace_host(text: str, host: str, new_host: str) -> str:
+    i = text.lower().find(host)
+    return text if i < 0 else text[:i] + new_host + text[i + len(host) :]
+
+
+def _opaque_url(original: str, text: str, scheme: str) -> Url:
+    rest = text[len(scheme) + 1 :]
+    domain = Domain()
+    if scheme == "mailto":
+        address = urllib.parse.unquote(rest.split("?", 1)[0]).split(",", 1)[0]
+        domain = domain_of_address(address)
+    return Url(url=text, original=original, scheme=scheme, domain=domain, path=rest[:_MAX_URL])

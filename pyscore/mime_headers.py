@@ -1,0 +1,371 @@
+"""This module contains the decoders of header values.
+
+RFC 2047 encoded words, address lists, dates, MIME parameters (RFC 2231
+too), Received hops and authentication results. Each decoder takes the
+unfolded header text, never raises, and appends what it could not read to a
+defect list. All regular expressions are linear (no nested quantifiers), so
+hostile header text cannot make them backtrack for long.
+"""
+
+from __future__ import annotations
+
+import binascii
+import datetime as _dt
+import email.utils
+import functools
+import re
+import urllib.parse
+
+from pyscore import charsets
+from pyscore.domains import domain_of_address
+from pyscore.message import AuthCheck, AuthSummary, Defect, EmailAddress, Hop, Mailbox
+
+# ---------------------------------------------------------------- RFC 2047
+
+_ENCODED_WORD = re.compile(r"=\?([^?\s]{1,75})\?([bBqQ])\?([^?\s]*)\?=")
+_WS_ONLY = re.compile(r"^[ \t\r\n]*$")
+
+
+def decode_words(value: str, defects: list[Defect]) -> str:
+    """``value`` with its RFC 2047 encoded words decoded.
+
+    Adjacent words separated only by white space join (RFC 2047 section 6.2),
+    and adjacent words of one charset are decoded together so that a
+    multi-byte character split across two words survives. A word that does
+    not decode stays as written, with a ``bad_encoded_word`` defect.
+    """
+    if "=?" not in value:
+        return value
+    out: list[str] = []
+    pos = 0
+    run_charset = ""
+    run: list[bytes] = []
+    for m in _ENCODED_WORD.finditer(value):
+        gap = value[pos : m.start()]
+        joined = bool(run) and _WS_ONLY.match(gap) is not None
+        if not joined:
+            _flush(run, run_charset, out, defects)
+            run = []
+            out.append(gap)
+        data = _word_bytes(m.group(2), m.group(3), defects)
+        if data is None:
+            _flush(run, run_charset, out, defects)
+            run = []
+            out.append(m.group())
+        else:
+            charset = m.group(1).lower()
+            if run and charset != run_charset:
+                _flush(run, run_charset, out, defects)
+                run = []
+            run_charset = charset
+            run.append(data)
+        pos = m.end()
+    _flush(run, run_charset, out, defects)
+    out.append(value[pos:])
+    return "".join(out)
+
+
+def _word_bytes(encoding: str, text: str, defects: list[Defect]) -> bytes | None:
+    raw = text.encode("ascii", "replace")
+    if encoding in "bB":
+        try:
+            return binascii.a2b_base64(raw + b"=" * (-len(raw) % 4))
+        except binascii.Error:
+            defects.append(Defect("bad_encoded_word", f"bad base64 in =?{text[:40]}?="))
+            return None
+    return binascii.a2b_qp(raw, header=True)
+
+
+def _flush(run: list[bytes], charset: str, out: list[str], defects: list[Defect]) -> None:
+    if run:
+        out.append(charsets.decode(b"".join(run), charset, defects, "encoded word"))
+
+
+# ---------------------------------------------------------------- addresses
+
+# Tokens of an address list: quoted string, comment, angle address, comma,
+# group punctuation, or a run of anything else. Unclosed quotes, comments and
+# brackets run to the end instead of failing.
+_ADDR_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*(?:"|$)|\((?:[^()\\]|\\.)*(?:\)|$)|<[^<>]*(?:>|$)|[,;:]|[^,;:"(<]+|[()<>\\"]')
+_SPACES = re.compile(r"\s+")
+_ADDR_ATOM = r"[^\s\"(<>\\:;=,@]+@[^\s\"(<>\\:;=,@]+"
+_SIMPLE_LIST = re.compile(rf"{_ADDR_ATOM}(?:\s*,\s*{_ADDR_ATOM})*\s*,?\s*\Z")
+_QUOTED_PAIR = re.compile(r"\\(.)")
+
+
+@functools.lru_cache(maxsize=65536)
+def make_mailbox(display_name: str, address: str) -> Mailbox:
+    """A Mailbox from a display name and an address as written."""
+    return Mailbox(email=make_address(address), display_name=display_name)
+
+
+@functools.lru_cache(maxsize=65536)
+def make_address(address: str) -> EmailAddress:
+    """An EmailAddress, lower-cased; empty when ``address`` has no ``local@domain`` shape."""
+    addr = address.strip().strip("<>").strip()
+    if addr[:7].lower() == "mailto:":
+        addr = addr[7:]
+    addr = addr.lower()
+    at = addr.rfind("@")
+    if at <= 0 or at == len(addr) - 1 or " " in addr:
+        return EmailAddress()
+    return EmailAddress(email=addr, local_part=addr[:at], domain=domain_of_address(addr))
+
+
+def parse_mailboxes(value: str, defects: list[Defect], *, limit: int = 1000) -> list[Mailbox]:
+    """The mailboxes of an address-list header (From, To, Cc, Reply-To ...)."""
+    if _SIMPLE_LIST.match(value):
+        # Fast path: bare addresses separated by commas (most lists in practice).
+        items = [a for a in value.split(",") if a.strip()]
+        if len(items) > limit:
+            defects.append(Defect("too_many_addresses", f"more than {limit} in one header"))
+            del items[limit:]
+        return [make_mailbox("", a.strip()) for a in items]
+    out: list[Mailbox] = []
+    words: list[str] = []
+    comments: list[str] = []
+    angle: str | None = None
+    pending = [""]  # a display name cut off by an unquoted comma: "Doe, John <j@x.com>"
+    for m in _ADDR_TOKEN.finditer(value):
+        tok = m.group()
+        c = tok[0]
+        if c in ",;":
+            _add_mailbox(out, words, comments, angle, defects, pending, c == "," and m.end() < len(value))
+            words, comments, angle = [], [], None
+            if len(out) >= limit:
+                defects.append(Defect("too_many_addresses", f"more than {limit} in one header"))
+                break
+        elif c == ":" and angle is None and not any("@" in w for w in words):
+            words, comments = [], []  # a group name: "undisclosed-recipients:"
+        elif c == '"':
+            words.append(_QUOTED_PAIR.sub(r"\1", tok[1:-1] if tok.endswith('"') and len(tok) > 1 else tok[1:]))
+        elif c == "(":
+            comments.append(tok[1:].rstrip(")"))
+        elif c == "<" and len(tok) > 1:
+            if angle is not None:
+                defects.append(Defect("bad_address", "two angle addresses in one mailbox"))
+            angle = tok[1:].rstrip(">")
+        else:
+            words.append(tok)
+    _add_mailbox(out, words, comments, angle, defects, pending, False)
+    return out
+
+
+def _add_mailbox(out, words, comments, angle, defects, pending, more) -> None:
+    text = _SPACES.sub(" ", "".join(words)).strip()
+    if pending[0]:
+        text = f"{pending[0]}, {text}" if text else pending[0]
+        pending[0] = ""
+        if angle is not None:
+            defects.append(Defect("unquoted_display_name", f"comma in {text[:60]!r}"))
+    if angle is None:
+        if not text:
+            return
+        # A bare address, possibly "Name user@host" without brackets.
+        parts = text.split(" ")
+        at_parts = [p for p in parts if "@" in p]
+        if not at_parts:
+            if more:
+                pending[0] = text  # the rest of the name follows the comma
+                return
+            defects.append(Defect("bad_address", f"no address in {text[:60]!r}"))
+            out.append(make_mailbox(decode_words(text, defects), ""))
+            return
+        address = at_parts[-1]
+        name = " ".join(p for p in parts if p is not address).strip()
+        if not name and comments:
+            name = " ".join(comments).strip()
+    else:
+        address, name = angle, text
+    if "=?" in name:
+        name = decode_words(name, defects)
+    out.append(make_mailbox(name, address))
+
+
+def parse_msg_ids(value: str) -> tuple[str, ...]:
+    """Message-IDs of References / In-Reply-To, angle brackets kept."""
+    ids = re.findall(r"<[^<>\s]*>", value)
+    return tuple(ids) if ids else tuple(value.split())
+
+
+# ---------------------------------------------------------------- dates
+
+
+def parse_date(value: str, defects: list[Defect]) -> _dt.datetime | None:
+    """An aware datetime, or None with a ``bad_date`` defect (no zone reads as UTC)."""
+    value = value.strip()
+    if not value:
+        return None
+    try:
+        when = email.utils.parsedate_to_datetime(value[:200])
+    except (ValueError, TypeError, OverflowError, IndexError):
+        defects.append(Defect("bad_date", value[:60]))
+        return None
+    if when is None:
+        defects.append(Defect("bad_date", value[:60]))
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=_dt.UTC)
+    return when
+
+
+# ---------------------------------------------------------------- MIME parameters
+
+_PARAM = re.compile(r';\s*([^\s=;"]+)\s*=\s*("(?:[^"\\]|\\.)*(?:"|$)|[^;]*)')
+
+
+def parse_params(value: str) -> tuple[str, dict[str, str]]:
+    """(lower-case main value, {lower-case name: value}) of Content-Type / -Disposition.
+
+    RFC 2231 extended (``name*=utf-8''...``) and continued (``name*0=``)
+    parameters are joined and percent-decoded.
+    """
+    main, _, rest = value.partition(";")
+    params: dict[str, str] = {}
+    if not rest:
+        return main.strip().lower(), params
+    pieces: dict[str, dict[int, tuple[str, bool]]] = {}
+    for m in _PARAM.finditer(";" + rest):
+        name = m.group(1).lower()
+        raw = m.group(2).strip()
+        if raw.startswith('"'):
+            raw = _QUOTED_PAIR.sub(r"\1", raw[1:-1] if raw.endswith('"') and len(raw) > 1 else raw[1:])
+        if "*" not in name:
+            params.setdefault(name, raw)
+            continue
+        base, _, index = name.partition("*")
+        extended = index.endswith("*") or index == ""
+        index = index.rstrip("*")
+        number = int(index) if index.isdigit() and len(index) < 4 else 0
+        pieces.setdefault(base, {})[number] = (raw, extended)
+    for base, chunks in pieces.items():
+        params[base] = _join_2231([chunks[i] for i in sorted(chunks)])
+    return main.strip().lower(), params
+
+
+def _join_2231(chunks: list[tuple[str, bool]]) -> str:
+    charset = "utf-8"
+    data = bytearray()
+    for i, (raw, extended) in enumerate(chunks):
+        if extended:
+            if i == 0 and raw.count("'") >= 2:
+                charset, _, raw = raw.split("'", 2)
+            data += urllib.parse.unquote_to_bytes(raw)
+        else:
+            data += raw.encode("utf-8", "replace")
+    return charsets.decode(bytes(data), charset or "utf-8", [], "parameter")
+
+
+# ---------------------------------------------------------------- Received
+
+_RCV_FROM = re.compile(r"\bfrom\s+([^\s;()\[\]]+)", re.I)
+_RCV_BY = re.compile(r"\bby\s+([^\s;()\[\]]+)", re.I)
+_RCV_WITH = re.compile(r"\bwith\s+([A-Za-z0-9_/-]+)", re.I)
+_IP_BRACKET = re.compile(r"\[(?:IPv6:)?([0-9A-Fa-f.:]{3,45})\]")
+_RCV_DATE = re.compile(
+    r"(?:[A-Za-z]{3},\s*)?\d{1,2}\s+[A-Za-z]{3}\s+\d{2,4}\s+\d{1,2}:\d\d(?::\d\d)?(?:\.\d+)?(?:\s*[+-]\d{4}|\s+[A-Z]{1,5}\b)?"
+)
+_FRACTION = re.compile(r"(\d:\d\d)\.\d+")
+_IPV4 = re.compile(r"(?<![\d.])(\d{1,3}(?:\.\d{1,3}){3})(?![\d.])")
+
+
+def parse_hop(index: int, value: str, defects: list[Defect]) -> Hop:
+    """One Received header: from host and IP (the connecting side), by host, protocol, time."""
+    head, sep, when = value.rpartition(";")
+    if not sep:
+        head, when = value, ""
+    by_at = _RCV_BY.search(head)
+    from_part = head[: by_at.start()] if by_at else head
+    from_host = _RCV_FROM.search(from_part)
+    ip = _IP_BRACKET.search(from_part) or _IPV4.search(from_part)
+    proto = _RCV_WITH.search(head)
+    time = None
+    if when.strip():
+        time = parse_date(_FRACTION.sub(r"\1", when), [])
+    if time is None:
+        # The date is not after the last ";": take the last date-like text anywhere.
+        dates = _RCV_DATE.findall(value)
+        time = parse_date(_FRACTION.sub(r"\1", dates[-1]), []) if dates else None
+        if time is None:
+            defects.append(Defect("bad_received_date", when.strip()[:60]))
+    return Hop(
+        index=index,
+        from_host=from_host.group(1).lower() if from_host else "",
+        from_ip=ip.group(1).lower() if ip else "",
+        by_host=by_at.group(1).lower() if by_at else "",
+        protocol=proto.group(1).lower() if proto else "",
+        time=time,
+    )
+
+
+# ---------------------------------------------------------------- authentication
+
+_AUTH_RESULT = re.compile(r"\b(spf|dkim|dmarc)\s*=\s*([A-Za-z]+)", re.I)
+_AUTH_DOMAIN = {
+    "spf": re.compile(r"\bsmtp\.(?:mailfrom|helo)\s*=\s*\"?([^\s;\"()]+)", re.I),
+    "dkim": re.compile(r"\bheader\.(?:d|i)\s*=\s*\"?([^\s;\"()]+)", re.I),
+    "dmarc": re.compile(r"\bheader\.from\s*=\s*\"?([^\s;\"()]+)", re.I),
+}
+_SPF_RESULT = re.compile(r"^\s*([A-Za-z]+)")
+_SPF_DOMAIN = re.compile(r"\benvelope-from\s*=\s*\"?<?([^\s;\"<>]+)|\bdomain of\s+([^\s;()]+)", re.I)
+
+
+def _domain_part(value: str) -> str:
+    return value.rsplit("@", 1)[-1].strip(".<>").lower()
+
+
+def parse_auth(auth_results: list[str], received_spf: list[str]) -> AuthSummary:
+    """SPF / DKIM / DMARC from the topmost Authentication-Results (and Received-SPF)."""
+    found: dict[str, AuthCheck] = {}
+    for header in auth_results:
+        # resinfo items are separated by ";"; each names one method.
+        for item in header.split(";"):
+            m = _AUTH_RESULT.search(item)
+            if m is None:
+                continue
+            method = m.group(1).lower()
+            if method in found:
+                continue
+            d = _AUTH_DOMAIN[method].search(item)
+            found[method] = AuthCheck(result=m.group(2).lower(), domain=_domain_part(d.group(1)) if d else "")
+        if len(found) == 3:
+            break
+    if "spf" not in found and received_spf:
+        header = received_spf[0]
+        m = _SPF_RESULT.match(header)
+        if m:
+            d = _SPF_DOMAIN.search(header)
+            domain = _domain_part(d.group(1) or d.group(2)) if d else ""
+            found["spf"] = AuthCheck(result=m.group(1).lower(), domain=domain)
+    return AuthSummary(
+        spf=found.get("spf", AuthCheck()),
+        dkim=found.get("dkim", AuthCheck()),
+        dmarc=found.get("dmarc", AuthCheck()),
+    )
+
+
+# ---------------------------------------------------------------- Enron display names
+
+_NOTES_TAIL = re.compile(r"\s*<[^<>]*>\s*$")
+_NOTES_DOMAIN = re.compile(r"@[A-Za-z0-9_-]+$")  # @ENRON, @ECT: Lotus Notes domains, no dot
+_NOTES_PATH = re.compile(r"/[A-Za-z0-9_/-]*$")  # John Ale/HOU/AZURIX
+
+
+def enron_display_name(x_from: str) -> str:
+    """The display name inside an Enron ``X-From`` value ('' when it holds only an address).
+
+    Forms: ``Davis, Pete </O=ENRON/OU=NA/CN=RECIPIENTS/CN=PDAVIS>``,
+    ``"Jane Doe" <jane@x.com>@ENRON <IMCEANOTES-...>``, ``John Ale/HOU/AZURIX@ENRON``.
+    """
+    s = x_from.strip()
+    for _ in range(4):
+        before = s
+        s = _NOTES_TAIL.sub("", s)
+        s = _NOTES_DOMAIN.sub("", s).strip()
+        if s == before:
+            break
+    if "@" in s and " " not in s:
+        return ""  # a bare address, not a name
+    if '"' not in s:
+        s = _NOTES_PATH.sub("", s)
+    return s.strip().strip('"').strip().rstrip(",").strip()
