@@ -1,6 +1,135 @@
-// Python bindings of the rules component (filled in by the component's owner).
+// Python bindings of the rules component: LiteralMatcher, RuleProgram, hash_strings.
+#include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include "pyscore/rules.h"
 
 namespace py = pybind11;
+using pyscore::LiteralMatcher;
+using pyscore::RuleProgram;
 
-void BindRules(py::module_& m) { (void)m; }
+namespace {
+template <typename T>
+using CArray = py::array_t<T, py::array::c_style | py::array::forcecast>;
+
+template <typename T>
+std::vector<T> ToVector(const CArray<T>& a) {
+  return std::vector<T>(a.data(), a.data() + a.size());
+}
+
+void CheckLen(const py::array& a, int64_t want, const char* name) {
+  if (a.size() != want) {
+    throw std::invalid_argument(std::string(name) + " has " + std::to_string(a.size()) + " entries, expected " +
+                                std::to_string(want));
+  }
+}
+}  // namespace
+
+void BindRules(py::module_& m) {
+  py::class_<LiteralMatcher>(m, "LiteralMatcher",
+                             "Aho-Corasick over byte strings; one pass marks every target atom of every row.")
+      .def(py::init([](const std::vector<py::bytes>& patterns, bool case_insensitive, CArray<int32_t> target_pattern,
+                       CArray<int32_t> target_atom, CArray<uint8_t> target_mode) {
+             std::vector<std::string> pats;
+             pats.reserve(patterns.size());
+             for (const auto& p : patterns) pats.emplace_back(p);
+             return new LiteralMatcher(pats, case_insensitive, ToVector(target_pattern), ToVector(target_atom),
+                                       ToVector(target_mode));
+           }),
+           py::arg("patterns"), py::arg("case_insensitive"), py::arg("target_pattern"), py::arg("target_atom"),
+           py::arg("target_mode"))
+      .def(
+          "match",
+          [](const LiteralMatcher& self, CArray<int64_t> offsets, CArray<uint8_t> data, CArray<int64_t> atom_base,
+             py::array_t<uint8_t, py::array::c_style> buf) {
+            if (offsets.size() < 1) throw std::invalid_argument("offsets must have at least one entry");
+            auto out = buf.mutable_unchecked<1>();
+            uint8_t* out_ptr = out.mutable_data(0);
+            const int64_t n_rows = offsets.size() - 1;
+            py::gil_scoped_release release;
+            self.Match(offsets.data(), n_rows, data.data(), data.size(), atom_base.data(), atom_base.size(), out_ptr,
+                       buf.size());
+          },
+          py::arg("offsets"), py::arg("data"), py::arg("atom_base"), py::arg("buf"))
+      .def_property_readonly("n_states", &LiteralMatcher::NumStates)
+      .def_property_readonly("n_patterns", &LiteralMatcher::NumPatterns);
+
+  py::class_<RuleProgram>(m, "RuleProgram", "A flat boolean program over atoms, evaluated per message.")
+      .def(py::init([](CArray<int8_t> op, CArray<int32_t> a, CArray<int32_t> b, CArray<int32_t> first_kid,
+                       CArray<int32_t> n_kids, CArray<double> value, CArray<int32_t> kids, CArray<int32_t> roots,
+                       CArray<int32_t> level_parent, int32_t n_atoms, int32_t n_num_columns,
+                       int32_t n_code_columns) {
+             pyscore::ProgramSpec spec;
+             spec.op = ToVector(op);
+             spec.a = ToVector(a);
+             spec.b = ToVector(b);
+             spec.first_kid = ToVector(first_kid);
+             spec.n_kids = ToVector(n_kids);
+             spec.value = ToVector(value);
+             spec.kids = ToVector(kids);
+             spec.roots = ToVector(roots);
+             spec.level_parent = ToVector(level_parent);
+             spec.n_atoms = n_atoms;
+             spec.n_num_columns = n_num_columns;
+             spec.n_code_columns = n_code_columns;
+             return new RuleProgram(std::move(spec));
+           }),
+           py::arg("op"), py::arg("a"), py::arg("b"), py::arg("first_kid"), py::arg("n_kids"), py::arg("value"),
+           py::arg("kids"), py::arg("roots"), py::arg("level_parent"), py::arg("n_atoms"), py::arg("n_num_columns"),
+           py::arg("n_code_columns"))
+      .def(
+          "evaluate",
+          [](const RuleProgram& self, int64_t n_messages, CArray<int64_t> offsets, CArray<int64_t> off_base,
+             CArray<int64_t> level_rows, CArray<uint8_t> atoms, CArray<int64_t> atom_base, CArray<double> nums,
+             CArray<int64_t> num_base, CArray<int64_t> codes, CArray<int64_t> code_base, int64_t n_codes,
+             py::array_t<uint8_t, py::array::c_style> out) {
+            const int64_t n_levels = self.NumLevels();
+            CheckLen(off_base, n_levels, "off_base");
+            CheckLen(level_rows, n_levels, "level_rows");
+            if (out.ndim() != 2 || out.shape(0) != n_messages || out.shape(1) != self.NumRules()) {
+              throw std::invalid_argument("out must have shape (n_messages, n_rules)");
+            }
+            const int64_t* rows = level_rows.data();
+            pyscore::BatchView v;
+            v.n_messages = n_messages;
+            v.offsets = offsets.data();
+            v.off_base = off_base.data();
+            v.level_rows = rows;
+            v.atoms = atoms.data();
+            v.atom_base = atom_base.data();
+            v.nums = nums.data();
+            v.num_base = num_base.data();
+            v.codes = codes.data();
+            v.code_base = code_base.data();
+            v.n_codes = n_codes;
+            self.CheckBatch(v, offsets.size(), atoms.size(), atom_base.size(), nums.size(), num_base.size(),
+                            codes.size(), code_base.size());
+            uint8_t* out_ptr = out.mutable_data();
+            py::gil_scoped_release release;
+            self.Evaluate(v, out_ptr);
+          },
+          py::arg("n_messages"), py::arg("offsets"), py::arg("off_base"), py::arg("level_rows"), py::arg("atoms"),
+          py::arg("atom_base"), py::arg("nums"), py::arg("num_base"), py::arg("codes"), py::arg("code_base"),
+          py::arg("n_codes"), py::arg("out"))
+      .def("dump", &RuleProgram::Dump)
+      .def_property_readonly("n_rules", &RuleProgram::NumRules)
+      .def_property_readonly("n_levels", &RuleProgram::NumLevels);
+
+  m.def(
+      "hash_strings",
+      [](CArray<int64_t> offsets, CArray<uint8_t> data, bool case_insensitive) {
+        if (offsets.size() < 1) throw std::invalid_argument("offsets must have at least one entry");
+        const int64_t n = offsets.size() - 1;
+        if (offsets.data()[n] > data.size()) throw std::invalid_argument("offsets exceed the data");
+        py::array_t<uint64_t> out(n);
+        uint64_t* p = out.mutable_data();
+        {
+          py::gil_scoped_release release;
+          pyscore::HashStrings(offsets.data(), n, data.data(), case_insensitive, p);
+        }
+        return out;
+      },
+      py::arg("offsets"), py::arg("data"), py::arg("case_insensitive"),
+      "64-bit FNV-1a hash of each string (ASCII-folded when case_insensitive).");
+}

@@ -1,0 +1,113 @@
+// Rules in the core: a multi-pattern literal matcher over string columns and
+// an evaluator of compiled boolean programs over atom columns.
+// The core sees columns (offsets + bytes), atoms (uint8 per row) and programs;
+// it knows nothing about email or the rule language.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace pyscore {
+
+// How a literal occurrence must sit in the string for a target to fire.
+enum class MatchMode : uint8_t { kContains = 1, kPrefix = 2, kSuffix = 4, kExact = 8 };
+
+// Aho-Corasick over bytes, compiled to a dense DFA on byte classes. One pass
+// over a column finds every pattern in every row; each pattern feeds one or
+// more targets (atom id, mode). Case-insensitive matchers fold ASCII only.
+class LiteralMatcher {
+ public:
+  LiteralMatcher(const std::vector<std::string>& patterns, bool case_insensitive,
+                 const std::vector<int32_t>& target_pattern, const std::vector<int32_t>& target_atom,
+                 const std::vector<uint8_t>& target_mode);
+  // For every row r and satisfied target t: buf[atom_base[atom(t)] + r] = 1.
+  // atom_base holds n_atom_base entries; rows are offsets[r]..offsets[r+1] of data.
+  void Match(const int64_t* offsets, int64_t n_rows, const uint8_t* data, int64_t n_data,
+             const int64_t* atom_base, int64_t n_atom_base, uint8_t* buf, int64_t n_buf) const;
+  int64_t NumStates() const { return static_cast<int64_t>(out_link_.size()); }
+  int64_t NumPatterns() const { return static_cast<int64_t>(length_.size()); }
+
+ private:
+  void Report(int32_t pattern, int64_t end, int64_t len, int64_t row, std::vector<int64_t>* stamp,
+              std::vector<uint8_t>* seen, const int64_t* atom_base, uint8_t* buf) const;
+  int32_t n_classes_ = 1;
+  uint8_t class_of_[256] = {};
+  std::vector<int32_t> delta_;        // n_states x n_classes
+  std::vector<int32_t> out_link_;     // nearest proper suffix state with output, -1 if none
+  std::vector<int32_t> own_begin_;    // patterns ending exactly at a state: own_[own_begin_[s]..[s+1])
+  std::vector<int32_t> own_;
+  std::vector<uint8_t> has_output_;
+  std::vector<int64_t> length_;       // per pattern
+  std::vector<int32_t> target_begin_; // per pattern: targets_[target_begin_[p]..[p+1])
+  std::vector<int32_t> target_atom_;
+  std::vector<uint8_t> target_mode_;
+  int32_t max_atom_ = -1;
+};
+
+enum class Op : int8_t {
+  kFalse, kTrue, kAtom, kAnd, kOr, kNot, kAny, kAll, kCmp, kTruthy,
+  kNumCol, kNumConst, kCount, kCountDistinct, kCoalesce,
+};
+const char* OpToString(Op op);
+
+// Comparison codes of kCmp.
+enum class CmpOp : int8_t { kEq, kNe, kLt, kLe, kGt, kGe };
+
+// A flat program: nodes in post order (each child before its parent), as
+// parallel arrays. Meaning of a, b per op:
+//   kAtom a=atom b=level | kAny/kAll/kCount a=level (kAll: b=number of filter kids)
+//   kCountDistinct a=level b=code column | kCmp a=CmpOp | kNumCol a=column b=level
+// Levels: 0 is the message; level l > 0 is a list whose rows belong to rows of
+// level parent[l]. Booleans are two-valued: a comparison with NaN is false.
+struct ProgramSpec {
+  std::vector<int8_t> op;
+  std::vector<int32_t> a, b, first_kid, n_kids;
+  std::vector<double> value;
+  std::vector<int32_t> kids;
+  std::vector<int32_t> roots;         // one per rule
+  std::vector<int32_t> level_parent;  // level_parent[0] = -1
+  int32_t n_atoms = 0, n_num_columns = 0, n_code_columns = 0;
+};
+
+// Per-batch data: every buffer is one flat array; entity i starts at base[i].
+struct BatchView {
+  int64_t n_messages = 0;
+  const int64_t* offsets = nullptr;  // level l (l > 0): offsets[off_base[l] .. + rows(parent) + 1]
+  const int64_t* off_base = nullptr;
+  const int64_t* level_rows = nullptr;
+  const uint8_t* atoms = nullptr;
+  const int64_t* atom_base = nullptr;
+  const double* nums = nullptr;
+  const int64_t* num_base = nullptr;
+  const int64_t* codes = nullptr;  // -1 = null
+  const int64_t* code_base = nullptr;
+  int64_t n_codes = 0;             // codes are in [0, n_codes)
+};
+
+class RuleProgram {
+ public:
+  explicit RuleProgram(ProgramSpec spec);  // validates; throws std::invalid_argument
+  // out: n_messages x n_rules, row major, filled with 0/1.
+  void Evaluate(const BatchView& batch, uint8_t* out) const;
+  int32_t NumRules() const { return static_cast<int32_t>(spec_.roots.size()); }
+  int32_t NumLevels() const { return static_cast<int32_t>(spec_.level_parent.size()); }
+  std::string Dump() const;
+  // Checks every offset and base a batch gives against its buffer sizes, so
+  // Evaluate can read without bounds checks. Throws std::invalid_argument.
+  void CheckBatch(const BatchView& batch, int64_t n_offsets, int64_t n_atoms_buf, int64_t n_atom_base,
+                  int64_t n_nums, int64_t n_num_base, int64_t n_codes_buf, int64_t n_code_base) const;
+
+ private:
+  std::vector<int32_t> atom_level_, num_level_, code_level_;  // -1: unused
+  struct State;
+  bool Bool(int32_t node, State* st) const;
+  double Num(int32_t node, State* st) const;
+  bool AllKids(int32_t node, int32_t from, int32_t to, State* st) const;
+  ProgramSpec spec_;
+};
+
+// 64-bit FNV-1a hash of each row (ASCII-folded when case_insensitive).
+void HashStrings(const int64_t* offsets, int64_t n_rows, const uint8_t* data, bool case_insensitive,
+                 uint64_t* out);
+
+}  // namespace pyscore

@@ -1,0 +1,422 @@
+// Literal matcher (Aho-Corasick DFA) and boolean program evaluator for rules.
+#include "pyscore/rules.h"
+
+#include <algorithm>
+#include <cmath>
+#include <deque>
+#include <limits>
+#include <sstream>
+#include <stdexcept>
+
+#include "pyscore/error.h"
+
+namespace pyscore {
+
+namespace {
+inline uint8_t Fold(uint8_t c) { return (c >= 'A' && c <= 'Z') ? static_cast<uint8_t>(c + 32) : c; }
+}  // namespace
+
+LiteralMatcher::LiteralMatcher(const std::vector<std::string>& patterns, bool case_insensitive,
+                               const std::vector<int32_t>& target_pattern,
+                               const std::vector<int32_t>& target_atom,
+                               const std::vector<uint8_t>& target_mode) {
+  PYSCORE_ARG_CHECK(target_pattern.size() == target_atom.size() && target_atom.size() == target_mode.size(),
+                    "LiteralMatcher: target arrays differ in length");
+  const size_t n_pat = patterns.size();
+  // Byte classes: every byte used by a pattern gets its own class; the rest share class 0.
+  uint8_t fold[256];
+  for (int c = 0; c < 256; ++c) fold[c] = case_insensitive ? Fold(static_cast<uint8_t>(c)) : static_cast<uint8_t>(c);
+  int32_t cls_of_folded[256] = {};
+  n_classes_ = 1;
+  for (const auto& p : patterns) {
+    PYSCORE_ARG_CHECK(!p.empty(), "LiteralMatcher: empty pattern");
+    for (unsigned char ch : p) {
+      uint8_t f = fold[ch];
+      if (cls_of_folded[f] == 0) cls_of_folded[f] = n_classes_++;
+    }
+  }
+  for (int c = 0; c < 256; ++c) class_of_[c] = static_cast<uint8_t>(cls_of_folded[fold[c]]);
+  PYSCORE_ARG_CHECK(n_classes_ <= 256, "LiteralMatcher: too many byte classes");
+  // Trie.
+  const int32_t K = n_classes_;
+  std::vector<int32_t> go(K, -1);
+  std::vector<std::vector<int32_t>> own(1);
+  length_.resize(n_pat);
+  for (size_t pi = 0; pi < n_pat; ++pi) {
+    int32_t s = 0;
+    for (unsigned char ch : patterns[pi]) {
+      int32_t c = class_of_[ch];
+      int32_t& nxt = go[static_cast<size_t>(s) * K + c];
+      if (nxt < 0) {
+        nxt = static_cast<int32_t>(own.size());
+        own.emplace_back();
+        go.resize(go.size() + K, -1);
+      }
+      s = go[static_cast<size_t>(s) * K + c];
+    }
+    own[s].push_back(static_cast<int32_t>(pi));
+    length_[pi] = static_cast<int64_t>(patterns[pi].size());
+  }
+  const int32_t n_states = static_cast<int32_t>(own.size());
+  // BFS: failure links turn the trie into a full DFA.
+  std::vector<int32_t> fail(n_states, 0);
+  out_link_.assign(n_states, -1);
+  delta_.assign(static_cast<size_t>(n_states) * K, 0);
+  std::deque<int32_t> queue;
+  for (int32_t c = 0; c < K; ++c) {
+    int32_t t = go[c];
+    if (t >= 0) {
+      delta_[c] = t;
+      queue.push_back(t);
+    }
+  }
+  while (!queue.empty()) {
+    int32_t s = queue.front();
+    queue.pop_front();
+    int32_t f = fail[s];
+    out_link_[s] = !own[f].empty() ? f : out_link_[f];
+    for (int32_t c = 0; c < K; ++c) {
+      int32_t t = go[static_cast<size_t>(s) * K + c];
+      if (t >= 0) {
+        fail[t] = delta_[static_cast<size_t>(f) * K + c];
+        delta_[static_cast<size_t>(s) * K + c] = t;
+        queue.push_back(t);
+      } else {
+        delta_[static_cast<size_t>(s) * K + c] = delta_[static_cast<size_t>(f) * K + c];
+      }
+    }
+  }
+  own_begin_.assign(n_states + 1, 0);
+  has_output_.assign(n_states, 0);
+  for (int32_t s = 0; s < n_states; ++s) {
+    own_begin_[s + 1] = own_begin_[s] + static_cast<int32_t>(own[s].size());
+    own_.insert(own_.end(), own[s].begin(), own[s].end());
+  }
+  for (int32_t s = 0; s < n_states; ++s) has_output_[s] = (!own[s].empty() || out_link_[s] >= 0) ? 1 : 0;
+  // Targets grouped by pattern.
+  std::vector<std::vector<std::pair<int32_t, uint8_t>>> per(n_pat);
+  for (size_t t = 0; t < target_pattern.size(); ++t) {
+    PYSCORE_ARG_CHECK(target_pattern[t] >= 0 && static_cast<size_t>(target_pattern[t]) < n_pat,
+                      "LiteralMatcher: target pattern out of range");
+    PYSCORE_ARG_CHECK(target_atom[t] >= 0, "LiteralMatcher: negative target atom");
+    PYSCORE_ARG_CHECK(target_mode[t] != 0 && target_mode[t] < 16, "LiteralMatcher: bad target mode");
+    per[target_pattern[t]].emplace_back(target_atom[t], target_mode[t]);
+    max_atom_ = std::max(max_atom_, target_atom[t]);
+  }
+  target_begin_.assign(n_pat + 1, 0);
+  for (size_t p = 0; p < n_pat; ++p) {
+    target_begin_[p + 1] = target_begin_[p] + static_cast<int32_t>(per[p].size());
+    for (auto& [atom, mode] : per[p]) {
+      target_atom_.push_back(atom);
+      target_mode_.push_back(mode);
+    }
+  }
+}
+
+void LiteralMatcher::Report(int32_t pattern, int64_t end, int64_t len, int64_t row, std::vector<int64_t>* stamp,
+                            std::vector<uint8_t>* seen, const int64_t* atom_base, uint8_t* buf) const {
+  const int64_t start = end - length_[pattern];
+  uint8_t flags = static_cast<uint8_t>(MatchMode::kContains);
+  if (start == 0) flags |= static_cast<uint8_t>(MatchMode::kPrefix);
+  if (end == len) flags |= static_cast<uint8_t>(MatchMode::kSuffix);
+  if (start == 0 && end == len) flags |= static_cast<uint8_t>(MatchMode::kExact);
+  uint8_t& s = (*seen)[pattern];
+  if ((*stamp)[pattern] == row) {
+    if ((s | flags) == s) return;  // nothing new for this pattern in this row
+    s |= flags;
+  } else {
+    (*stamp)[pattern] = row;
+    s = flags;
+  }
+  for (int32_t t = target_begin_[pattern]; t < target_begin_[pattern + 1]; ++t) {
+    if (flags & target_mode_[t]) buf[atom_base[target_atom_[t]] + row] = 1;
+  }
+}
+
+void LiteralMatcher::Match(const int64_t* offsets, int64_t n_rows, const uint8_t* data, int64_t n_data,
+                           const int64_t* atom_base, int64_t n_atom_base, uint8_t* buf, int64_t n_buf) const {
+  PYSCORE_ARG_CHECK(max_atom_ < n_atom_base, "LiteralMatcher.Match: atom_base is shorter than the atoms it targets");
+  PYSCORE_ARG_CHECK(n_rows >= 0 && offsets[0] >= 0 && offsets[n_rows] <= n_data,
+                    "LiteralMatcher.Match: offsets exceed the data");
+  for (int32_t a = 0; a <= max_atom_; ++a) {
+    PYSCORE_ARG_CHECK(atom_base[a] >= 0 && atom_base[a] + n_rows <= n_buf,
+                      "LiteralMatcher.Match: an atom's rows exceed the buffer");
+  }
+  std::vector<int64_t> stamp(length_.size(), -1);
+  std::vector<uint8_t> seen(length_.size(), 0);
+  const int32_t K = n_classes_;
+  for (int64_t r = 0; r < n_rows; ++r) {
+    const int64_t lo = offsets[r], hi = offsets[r + 1];
+    PYSCORE_ARG_CHECK(lo <= hi, "LiteralMatcher.Match: offsets decrease");
+    const int64_t len = hi - lo;
+    int32_t s = 0;
+    for (int64_t i = lo; i < hi; ++i) {
+      s = delta_[static_cast<size_t>(s) * K + class_of_[data[i]]];
+      if (!has_output_[s]) continue;
+      for (int32_t t = s; t > 0; t = out_link_[t]) {
+        for (int32_t k = own_begin_[t]; k < own_begin_[t + 1]; ++k) {
+          Report(own_[k], i - lo + 1, len, r, &stamp, &seen, atom_base, buf);
+        }
+        if (out_link_[t] < 0) break;
+      }
+    }
+  }
+}
+
+const char* OpToString(Op op) {
+  static const char* names[] = {"false", "true", "atom", "and", "or", "not", "any", "all", "cmp", "truthy",
+                                "num_col", "num_const", "count", "count_distinct", "coalesce"};
+  return names[static_cast<int>(op)];
+}
+
+RuleProgram::RuleProgram(ProgramSpec spec) : spec_(std::move(spec)) {
+  const size_t n = spec_.op.size();
+  const auto& s = spec_;
+  PYSCORE_ARG_CHECK(s.a.size() == n && s.b.size() == n && s.first_kid.size() == n && s.n_kids.size() == n &&
+                        s.value.size() == n,
+                    "RuleProgram: node arrays differ in length");
+  PYSCORE_ARG_CHECK(!s.level_parent.empty() && s.level_parent[0] == -1, "RuleProgram: level 0 must be the message");
+  const int32_t n_levels = static_cast<int32_t>(s.level_parent.size());
+  for (int32_t l = 1; l < n_levels; ++l) {
+    PYSCORE_ARG_CHECK(s.level_parent[l] >= 0 && s.level_parent[l] < l, "RuleProgram: a level's parent must come first");
+  }
+  for (size_t i = 0; i < n; ++i) {
+    PYSCORE_ARG_CHECK(s.op[i] >= 0 && s.op[i] <= static_cast<int8_t>(Op::kCoalesce), "RuleProgram: unknown op");
+    PYSCORE_ARG_CHECK(s.n_kids[i] >= 0 && s.first_kid[i] >= 0 &&
+                          static_cast<size_t>(s.first_kid[i]) + s.n_kids[i] <= s.kids.size(),
+                      "RuleProgram: kid range out of bounds");
+    for (int32_t k = 0; k < s.n_kids[i]; ++k) {
+      int32_t kid = s.kids[s.first_kid[i] + k];
+      PYSCORE_ARG_CHECK(kid >= 0 && static_cast<size_t>(kid) < i, "RuleProgram: a child must precede its parent");
+    }
+    const Op op = static_cast<Op>(s.op[i]);
+    switch (op) {
+      case Op::kAtom:
+        PYSCORE_ARG_CHECK(s.a[i] >= 0 && s.a[i] < s.n_atoms && s.b[i] >= 0 && s.b[i] < n_levels,
+                          "RuleProgram: atom or level out of range");
+        break;
+      case Op::kNumCol:
+        PYSCORE_ARG_CHECK(s.a[i] >= 0 && s.a[i] < s.n_num_columns && s.b[i] >= 0 && s.b[i] < n_levels,
+                          "RuleProgram: column or level out of range");
+        break;
+      case Op::kAny: case Op::kAll: case Op::kCount: case Op::kCountDistinct:
+        PYSCORE_ARG_CHECK(s.a[i] > 0 && s.a[i] < n_levels, "RuleProgram: quantifier level out of range");
+        if (op == Op::kAll) PYSCORE_ARG_CHECK(s.b[i] == s.n_kids[i] - 1, "RuleProgram: all() needs one predicate");
+        if (op == Op::kCountDistinct)
+          PYSCORE_ARG_CHECK(s.b[i] >= 0 && s.b[i] < s.n_code_columns, "RuleProgram: code column out of range");
+        break;
+      case Op::kCmp:
+        PYSCORE_ARG_CHECK(s.n_kids[i] == 2 && s.a[i] >= 0 && s.a[i] <= 5, "RuleProgram: bad comparison");
+        break;
+      case Op::kNot: case Op::kTruthy:
+        PYSCORE_ARG_CHECK(s.n_kids[i] == 1, "RuleProgram: unary op needs one child");
+        break;
+      default:
+        break;
+    }
+  }
+  for (int32_t r : s.roots) PYSCORE_ARG_CHECK(r >= 0 && static_cast<size_t>(r) < n, "RuleProgram: root out of range");
+  atom_level_.assign(s.n_atoms, -1);
+  num_level_.assign(s.n_num_columns, -1);
+  code_level_.assign(s.n_code_columns, -1);
+  auto claim = [](std::vector<int32_t>* levels, int32_t id, int32_t level) {
+    PYSCORE_ARG_CHECK((*levels)[id] < 0 || (*levels)[id] == level, "RuleProgram: a column is read at two levels");
+    (*levels)[id] = level;
+  };
+  for (size_t i = 0; i < n; ++i) {
+    const Op op = static_cast<Op>(s.op[i]);
+    if (op == Op::kAtom) claim(&atom_level_, s.a[i], s.b[i]);
+    if (op == Op::kNumCol) claim(&num_level_, s.a[i], s.b[i]);
+    if (op == Op::kCountDistinct) claim(&code_level_, s.b[i], s.a[i]);
+  }
+}
+
+void RuleProgram::CheckBatch(const BatchView& v, int64_t n_offsets, int64_t n_atoms_buf, int64_t n_atom_base,
+                             int64_t n_nums, int64_t n_num_base, int64_t n_codes_buf, int64_t n_code_base) const {
+  const auto& s = spec_;
+  PYSCORE_ARG_CHECK(v.level_rows[0] == v.n_messages, "level_rows[0] must be the number of messages");
+  for (size_t l = 1; l < s.level_parent.size(); ++l) {
+    const int64_t parent_rows = v.level_rows[s.level_parent[l]];
+    const int64_t base = v.off_base[l];
+    PYSCORE_ARG_CHECK(base >= 0 && base + parent_rows + 1 <= n_offsets, "level offsets exceed the offsets buffer");
+    const int64_t* off = v.offsets + base;
+    PYSCORE_ARG_CHECK(off[0] == 0 && off[parent_rows] == v.level_rows[l], "level offsets do not span the level's rows");
+    for (int64_t r = 0; r < parent_rows; ++r) PYSCORE_ARG_CHECK(off[r] <= off[r + 1], "level offsets decrease");
+  }
+  auto check_cols = [&](const std::vector<int32_t>& levels, const int64_t* base, int64_t n_base, int64_t n_buf,
+                        const char* what) {
+    PYSCORE_ARG_CHECK(static_cast<int64_t>(levels.size()) <= n_base, std::string(what) + " base array is too short");
+    for (size_t c = 0; c < levels.size(); ++c) {
+      if (levels[c] < 0) continue;
+      PYSCORE_ARG_CHECK(base[c] >= 0 && base[c] + v.level_rows[levels[c]] <= n_buf,
+                        std::string(what) + " column exceeds its buffer");
+    }
+  };
+  check_cols(atom_level_, v.atom_base, n_atom_base, n_atoms_buf, "atom");
+  check_cols(num_level_, v.num_base, n_num_base, n_nums, "numeric");
+  check_cols(code_level_, v.code_base, n_code_base, n_codes_buf, "code");
+  for (size_t c = 0; c < code_level_.size(); ++c) {
+    if (code_level_[c] < 0) continue;
+    const int64_t* codes = v.codes + v.code_base[c];
+    for (int64_t r = 0; r < v.level_rows[code_level_[c]]; ++r) {
+      PYSCORE_ARG_CHECK(codes[r] < v.n_codes, "a distinct code is out of range");
+    }
+  }
+}
+
+struct RuleProgram::State {
+  const BatchView* batch;
+  std::vector<int64_t> cur;    // current row per level
+  std::vector<int64_t> stamp;  // count_distinct: last evaluation that saw a code
+  int64_t epoch = 0;
+};
+
+bool RuleProgram::AllKids(int32_t node, int32_t from, int32_t to, State* st) const {
+  const int32_t* kids = spec_.kids.data() + spec_.first_kid[node];
+  for (int32_t k = from; k < to; ++k) {
+    if (!Bool(kids[k], st)) return false;  // AND narrows: later children never see this row
+  }
+  return true;
+}
+
+bool RuleProgram::Bool(int32_t node, State* st) const {
+  const auto& s = spec_;
+  const BatchView& b = *st->batch;
+  switch (static_cast<Op>(s.op[node])) {
+    case Op::kFalse: return false;
+    case Op::kTrue: return true;
+    case Op::kAtom: return b.atoms[b.atom_base[s.a[node]] + st->cur[s.b[node]]] != 0;
+    case Op::kAnd: return AllKids(node, 0, s.n_kids[node], st);
+    case Op::kOr: {
+      const int32_t* kids = s.kids.data() + s.first_kid[node];
+      for (int32_t k = 0; k < s.n_kids[node]; ++k) {
+        if (Bool(kids[k], st)) return true;  // OR skips the rest once true
+      }
+      return false;
+    }
+    case Op::kNot: return !Bool(s.kids[s.first_kid[node]], st);
+    case Op::kAny: case Op::kAll: {
+      const int32_t level = s.a[node];
+      const int64_t parent_row = st->cur[s.level_parent[level]];
+      const int64_t* off = b.offsets + b.off_base[level];
+      const int64_t saved = st->cur[level];
+      const bool any = static_cast<Op>(s.op[node]) == Op::kAny;
+      const int32_t n_filters = any ? s.n_kids[node] : s.b[node];
+      bool result = !any, seen = false;
+      for (int64_t e = off[parent_row]; e < off[parent_row + 1]; ++e) {
+        st->cur[level] = e;
+        if (any) {
+          if (AllKids(node, 0, n_filters, st)) { result = true; break; }
+        } else if (AllKids(node, 0, n_filters, st)) {
+          seen = true;
+          if (!Bool(s.kids[s.first_kid[node] + n_filters], st)) { result = false; break; }
+        }
+      }
+      st->cur[level] = saved;
+      return any ? result : (result && seen);
+    }
+    case Op::kCmp: {
+      const double x = Num(s.kids[s.first_kid[node]], st), y = Num(s.kids[s.first_kid[node] + 1], st);
+      if (std::isnan(x) || std::isnan(y)) return false;
+      switch (static_cast<CmpOp>(s.a[node])) {
+        case CmpOp::kEq: return x == y;
+        case CmpOp::kNe: return x != y;
+        case CmpOp::kLt: return x < y;
+        case CmpOp::kLe: return x <= y;
+        case CmpOp::kGt: return x > y;
+        case CmpOp::kGe: return x >= y;
+      }
+      return false;
+    }
+    case Op::kTruthy: {
+      const double x = Num(s.kids[s.first_kid[node]], st);
+      return !std::isnan(x) && x != 0.0;
+    }
+    default:
+      throw Error(std::string("RuleProgram: op ") + OpToString(static_cast<Op>(s.op[node])) + " is not boolean");
+  }
+}
+
+double RuleProgram::Num(int32_t node, State* st) const {
+  const auto& s = spec_;
+  const BatchView& b = *st->batch;
+  switch (static_cast<Op>(s.op[node])) {
+    case Op::kNumConst: return s.value[node];
+    case Op::kNumCol: return b.nums[b.num_base[s.a[node]] + st->cur[s.b[node]]];
+    case Op::kCoalesce: {
+      for (int32_t k = 0; k < s.n_kids[node]; ++k) {
+        const double x = Num(s.kids[s.first_kid[node] + k], st);
+        if (!std::isnan(x)) return x;
+      }
+      return std::numeric_limits<double>::quiet_NaN();
+    }
+    case Op::kCount: case Op::kCountDistinct: {
+      const int32_t level = s.a[node];
+      const int64_t parent_row = st->cur[s.level_parent[level]];
+      const int64_t* off = b.offsets + b.off_base[level];
+      const bool distinct = static_cast<Op>(s.op[node]) == Op::kCountDistinct;
+      const int64_t* codes = distinct ? b.codes + b.code_base[s.b[node]] : nullptr;
+      const int64_t epoch = distinct ? ++st->epoch : 0;
+      const int64_t saved = st->cur[level];
+      int64_t count = 0;
+      for (int64_t e = off[parent_row]; e < off[parent_row + 1]; ++e) {
+        st->cur[level] = e;
+        if (!AllKids(node, 0, s.n_kids[node], st)) continue;
+        if (!distinct) { ++count; continue; }
+        const int64_t code = codes[e];
+        if (code < 0 || st->stamp[code] == epoch) continue;
+        st->stamp[code] = epoch;
+        ++count;
+      }
+      st->cur[level] = saved;
+      return static_cast<double>(count);
+    }
+    default:
+      throw Error(std::string("RuleProgram: op ") + OpToString(static_cast<Op>(s.op[node])) + " is not numeric");
+  }
+}
+
+void RuleProgram::Evaluate(const BatchView& batch, uint8_t* out) const {
+  State st;
+  st.batch = &batch;
+  st.cur.assign(spec_.level_parent.size(), 0);
+  st.stamp.assign(static_cast<size_t>(std::max<int64_t>(batch.n_codes, 0)), -1);
+  const size_t n_rules = spec_.roots.size();
+  for (int64_t m = 0; m < batch.n_messages; ++m) {
+    st.cur[0] = m;
+    uint8_t* row = out + m * static_cast<int64_t>(n_rules);
+    for (size_t r = 0; r < n_rules; ++r) row[r] = Bool(spec_.roots[r], &st) ? 1 : 0;
+  }
+}
+
+std::string RuleProgram::Dump() const {
+  std::ostringstream os;
+  for (size_t i = 0; i < spec_.op.size(); ++i) {
+    os << i << ": " << OpToString(static_cast<Op>(spec_.op[i])) << " a=" << spec_.a[i] << " b=" << spec_.b[i];
+    if (static_cast<Op>(spec_.op[i]) == Op::kNumConst) os << " value=" << spec_.value[i];
+    if (spec_.n_kids[i] > 0) {
+      os << " kids=[";
+      for (int32_t k = 0; k < spec_.n_kids[i]; ++k) os << (k ? "," : "") << spec_.kids[spec_.first_kid[i] + k];
+      os << "]";
+    }
+    os << "\n";
+  }
+  os << "roots=[";
+  for (size_t r = 0; r < spec_.roots.size(); ++r) os << (r ? "," : "") << spec_.roots[r];
+  os << "]\n";
+  return os.str();
+}
+
+void HashStrings(const int64_t* offsets, int64_t n_rows, const uint8_t* data, bool case_insensitive,
+                 uint64_t* out) {
+  for (int64_t r = 0; r < n_rows; ++r) {
+    uint64_t h = 1469598103934665603ULL;
+    for (int64_t i = offsets[r]; i < offsets[r + 1]; ++i) {
+      h ^= case_insensitive ? Fold(data[i]) : data[i];
+      h *= 1099511628211ULL;
+    }
+    out[r] = h;
+  }
+}
+
+}  // namespace pyscore

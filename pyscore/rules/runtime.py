@@ -1,0 +1,341 @@
+"""This module contains CompiledRules: compiled rules evaluated on whole MessageBatches.
+
+Per batch: list levels are laid out (offsets of every list a rule reads),
+literal atoms are marked by one core ``LiteralMatcher`` pass per (column,
+case mode), the remaining atoms are computed per distinct value, numeric
+columns are gathered, and the core ``RuleProgram`` fills the
+(messages x rules) uint8 matrix with the GIL released.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from pyscore import _core
+from pyscore._dtypes import OFFSET_DTYPE
+from pyscore.batch import MessageBatch, StringColumn
+from pyscore.rules import functions as fn
+from pyscore.rules.compiler import Compiler
+from pyscore.rules.types import prevalence_of
+
+
+@dataclass(frozen=True)
+class RuleMeta:
+    """What the engine needs to know about a rule besides whether it fired."""
+
+    name: str
+    id: str
+    category: str
+    severity: str
+    mode: str  # active | shadow
+    path: str = ""
+
+
+def _take(col: StringColumn, idx: np.ndarray) -> StringColumn:
+    """Rows ``idx`` of a string column, as a new column."""
+    starts = col.offsets[:-1][idx]
+    lens = (col.offsets[1:] - col.offsets[:-1])[idx]
+    offsets = np.zeros(len(idx) + 1, OFFSET_DTYPE)
+    np.cumsum(lens, out=offsets[1:])
+    positions = np.repeat(starts - offsets[:-1], lens) + np.arange(offsets[-1], dtype=OFFSET_DTYPE)
+    return StringColumn(offsets, col.data[positions])
+
+
+def _nonnull(col: StringColumn) -> np.ndarray:
+    return col.offsets[1:] > col.offsets[:-1]
+
+
+class CompiledRules:
+    """Rules compiled once; ``evaluate`` runs them all on a batch."""
+
+    def __init__(self, rules: Sequence[RuleMeta], compiler: Compiler) -> None:
+        self.rules = list(rules)
+        self._c = compiler
+        self._program = compiler.program()
+        self._matchers = self._build_matchers(compiler)
+        self.signals = sorted({k[1] for k in compiler.num_cols if k[0] == "sig"}
+                              | {k[1] for k in _all_string_keys(compiler) if k[0] == "prevalence"})
+
+    @staticmethod
+    def _build_matchers(c: Compiler) -> list[tuple[tuple, object]]:
+        groups: dict[tuple, list[tuple[int, int, str]]] = {}
+        for aid, key in enumerate(c.atoms):
+            if key[0] == "lit":
+                _, skey, ci, targets = key
+                groups.setdefault((skey, ci), []).extend((aid, mode, lit) for mode, lit in targets)
+        matchers = []
+        for (skey, ci), targets in groups.items():
+            patterns: dict[bytes, int] = {}
+            tp, ta, tm = [], [], []
+            for aid, mode, lit in targets:
+                raw = (fn.ascii_lower(lit) if ci else lit).encode("utf-8")
+                tp.append(patterns.setdefault(raw, len(patterns)))
+                ta.append(aid)
+                tm.append(mode)
+            matcher = _core.LiteralMatcher(list(patterns), ci, np.array(tp, np.int32), np.array(ta, np.int32),
+                                           np.array(tm, np.uint8))
+            matchers.append((skey, matcher))
+        return matchers
+
+    @property
+    def names(self) -> list[str]:
+        return [r.name for r in self.rules]
+
+    def dump(self) -> str:
+        """The evaluated form: levels, atoms, numeric columns and the program."""
+        c = self._c
+        lines = [f"levels: {[(i, lv.key, lv.parent) for i, lv in enumerate(c.levels)]}"]
+        lines += [f"atom {i} @level {c.atom_level[i]}: {k}" for i, k in enumerate(c.atoms)]
+        lines += [f"num {i}: {k}" for i, k in enumerate(c.num_cols)]
+        lines += [f"codes {i}: {k}" for i, k in enumerate(c.code_cols)]
+        lines += [f"matcher on {skey}: {m.n_patterns} patterns, {m.n_states} states" for skey, m in self._matchers]
+        lines.append(self._program.dump())
+        lines += [f"rule {i}: {r.name}" for i, r in enumerate(self.rules)]
+        return "\n".join(lines)
+
+    def evaluate(self, batch: MessageBatch, context=None, *, features: np.ndarray | None = None,
+                 feature_names: Sequence[str] | None = None) -> np.ndarray:
+        """uint8 (messages x rules): 1 where the rule matched.
+
+        Rules that read ``signals.<name>`` or ``profile.by_sender()`` need the
+        feature matrix: pass ``features`` (messages x signals) with
+        ``feature_names``, or a ``context`` to compute it with the signal registry.
+        """
+        features_by_name = self._features(batch, context, features, feature_names)
+        run = _BatchRun(self._c, batch, features_by_name)
+        return run.evaluate(self._program, self._matchers, len(self.rules))
+
+    def _features(self, batch, context, features, feature_names) -> dict[str, np.ndarray]:
+        if not self.signals:
+            return {}
+        if features is None:
+            if context is None:
+                raise ValueError(f"these rules read signals {self.signals}: pass features= or a context")
+            from pyscore.signals import REGISTRY
+
+            features, feature_names = REGISTRY.compute(batch, context), REGISTRY.names
+        if feature_names is None:
+            raise ValueError("feature_names is required with features")
+        if features.shape != (len(batch), len(feature_names)):
+            raise ValueError(f"features has shape {features.shape}, expected ({len(batch)}, {len(feature_names)})")
+        index = {n: i for i, n in enumerate(feature_names)}
+        missing = [s for s in self.signals if s not in index]
+        if missing:
+            raise ValueError(f"features lacks signals {missing} that the rules read")
+        return {s: np.asarray(features[:, index[s]], np.float64) for s in self.signals}
+
+
+def _all_string_keys(c: Compiler):
+    def walk(key):
+        if isinstance(key, tuple) and key and isinstance(key[0], str):
+            yield key
+            for part in key[1:]:
+                if isinstance(part, tuple):
+                    yield from walk(part)
+    for a in c.atoms:
+        yield from walk(a)
+    for k in c.num_cols:
+        yield from walk(k)
+    for lv in c.levels:
+        yield from walk(lv.key)
+
+
+class _BatchRun:
+    """The per-batch state: level layout, materialised columns, atom and number buffers."""
+
+    def __init__(self, c: Compiler, batch: MessageBatch, features: dict[str, np.ndarray]) -> None:
+        self.c, self.batch, self.features = c, batch, features
+        self.rows = [len(batch)]
+        self.offsets: list[np.ndarray | None] = [None]
+        self.owner: list[np.ndarray | None] = [None]
+        self.derived: dict[tuple, StringColumn] = {}
+        self.cache: dict[tuple, StringColumn] = {}
+        for lid, lv in enumerate(c.levels[1:], 1):
+            if lv.key[0] == "group":
+                offsets = batch.lists[lv.key[1]].offsets
+            else:
+                offsets = self._extract(lid, lv.key[1], lv.key[2], lv.parent)
+            self.offsets.append(np.ascontiguousarray(offsets, OFFSET_DTYPE))
+            self.rows.append(int(offsets[-1]))
+            self.owner.append(np.repeat(np.arange(self.rows[lv.parent], dtype=OFFSET_DTYPE), np.diff(offsets)))
+
+    def _extract(self, lid: int, skey: tuple, pattern: str, parent: int) -> np.ndarray:
+        values = self.values(skey, parent)
+        memo: dict[str, list[str]] = {}
+        found = [memo.setdefault(v, fn.extract(v, pattern)) if v else [] for v in values]
+        offsets = np.zeros(len(values) + 1, OFFSET_DTYPE)
+        np.cumsum([len(f) for f in found], out=offsets[1:])
+        self.derived[("elem", lid, "full_match")] = StringColumn.from_strings([m for f in found for m in f])
+        return offsets
+
+    # --- levels -------------------------------------------------------------------------------
+    def lift(self, idx_level: int, to_level: int) -> np.ndarray | None:
+        """Rows of ancestor ``idx_level`` that own each row of ``to_level`` (None when equal)."""
+        if idx_level == to_level:
+            return None
+        idx = np.arange(self.rows[to_level], dtype=OFFSET_DTYPE)
+        level = to_level
+        while level != idx_level:
+            idx = self.owner[level][idx]
+            level = self.c.levels[level].parent
+        return idx
+
+    # --- strings ------------------------------------------------------------------------------
+    def string(self, skey: tuple) -> StringColumn:
+        """The string column of ``skey`` at its own level."""
+        col = self.cache.get(skey)
+        if col is None:
+            col = self.cache[skey] = self._materialise(skey)
+        return col
+
+    def string_at(self, skey: tuple, level: int) -> StringColumn:
+        idx = self.lift(self.c.skey_level(skey), level)
+        col = self.string(skey)
+        return col if idx is None else _take(col, idx)
+
+    def values(self, skey: tuple, level: int) -> list[str]:
+        return self.string_at(skey, level).to_list()
+
+    def _materialise(self, skey: tuple) -> StringColumn:
+        kind = skey[0]
+        if kind == "col":
+            return self.batch.columns[skey[1]]
+        if kind == "const":
+            return StringColumn.from_strings([skey[1]] * self.rows[0])
+        if kind == "elem":
+            lv = self.c.levels[skey[1]]
+            if lv.key[0] == "group":
+                return self.batch.lists[lv.key[1]].columns[skey[2]]
+            return self.derived[skey]
+        if kind == "prevalence":
+            return StringColumn.from_strings([prevalence_of(v) for v in self.features[skey[1]].tolist()])
+        level = skey[-1]
+        if kind == "coalesce":
+            columns = [self.values(k, level) for k in skey[1]]
+            return StringColumn.from_strings([next((v for v in vs if v), "") for vs in zip(*columns, strict=True)])
+        if kind == "concat":
+            columns = [self.values(k, level) for k in skey[1]]
+            return StringColumn.from_strings(["".join(vs) for vs in zip(*columns, strict=True)])
+        if kind == "confusables":
+            memo: dict[str, str] = {}
+            return StringColumn.from_strings(
+                [memo.setdefault(v, fn.replace_confusables(v)) for v in self.values(skey[1], level)])
+        raise AssertionError(f"unknown string expression {skey!r}")
+
+    # --- atoms --------------------------------------------------------------------------------
+    def evaluate(self, program, matchers, n_rules: int) -> np.ndarray:
+        c = self.c
+        atom_rows = np.array([self.rows[lv] for lv in c.atom_level], OFFSET_DTYPE)
+        atom_base = np.zeros(len(c.atoms) + 1, OFFSET_DTYPE)
+        np.cumsum(atom_rows, out=atom_base[1:])
+        buf = np.zeros(int(atom_base[-1]), np.uint8)
+        for skey, matcher in matchers:
+            col = self.string(skey)
+            matcher.match(col.offsets, col.data, atom_base, buf)
+        for aid, key in enumerate(c.atoms):  # regexes after literals: they read their prefilter atoms
+            if key[0] != "lit":
+                view = buf[atom_base[aid]:atom_base[aid + 1]]
+                view[:] = self._atom(key, c.atom_level[aid], buf, atom_base)
+        nums, num_base = self._numbers()
+        codes, code_base, n_codes = self._codes()
+        offsets = [np.zeros(1, OFFSET_DTYPE)] + [o for o in self.offsets[1:]]
+        off_base = np.zeros(len(offsets), OFFSET_DTYPE)
+        off_base[1:] = np.cumsum([len(o) for o in offsets])[:-1]
+        out = np.zeros((len(self.batch), n_rules), np.uint8)
+        program.evaluate(len(self.batch), np.concatenate(offsets), off_base, np.array(self.rows, OFFSET_DTYPE),
+                         buf, atom_base, nums, num_base, codes, code_base, n_codes, out)
+        return out
+
+    def _atom(self, key: tuple, level: int, buf: np.ndarray, atom_base: np.ndarray) -> np.ndarray:
+        kind = key[0]
+        if kind == "nonnull":
+            return _nonnull(self.string(key[1]))
+        if kind == "regex":
+            _, skey, patterns, ci, whole, prefilter = key
+            col = self.string(skey)
+            mask = (buf[atom_base[prefilter]:atom_base[prefilter + 1]] != 0) if prefilter >= 0 else _nonnull(col)
+            out = np.zeros(len(col), bool)
+            memo: dict[str, bool] = {}
+            for r in np.flatnonzero(mask).tolist():
+                v = col[r]
+                hit = memo.get(v)
+                if hit is None:
+                    hit = memo[v] = fn.regex_test(v, patterns, ci, whole)
+                out[r] = hit
+            return out
+        if kind in ("streq", "strne"):
+            _, a, b, lv = key
+            ca, cb = self.string_at(a, lv), self.string_at(b, lv)
+            ha = _core.hash_strings(ca.offsets, ca.data, False)
+            hb = _core.hash_strings(cb.offsets, cb.data, False)
+            both = _nonnull(ca) & _nonnull(cb)
+            return both & ((ha == hb) if kind == "streq" else (ha != hb))
+        if kind == "pred":
+            _, name, subject, patterns, lv = key
+            values = self.values(subject, lv)
+            pats = [self.values(p, lv) for p in patterns]
+            return np.array([bool(v) and fn.string_predicate(name, v, tuple(p for p in ps if p))
+                             for v, *ps in zip(values, *pats, strict=True)], bool)
+        raise AssertionError(f"unknown atom {key!r}")
+
+    # --- numbers and codes --------------------------------------------------------------------
+    def _numbers(self) -> tuple[np.ndarray, np.ndarray]:
+        parts = [self._number(k) for k in self.c.num_cols]
+        base = np.zeros(len(parts) + 1, OFFSET_DTYPE)
+        np.cumsum([len(p) for p in parts], out=base[1:])
+        return (np.concatenate(parts) if parts else np.zeros(0)), base
+
+    def _number(self, key: tuple) -> np.ndarray:
+        kind = key[0]
+        if kind == "col":
+            return self.batch.columns[key[1]]
+        if kind == "elem":
+            return self.batch.lists[self.c.levels[key[1]].key[1]].columns[key[2]]
+        if kind == "sig":
+            return self.features[key[1]]
+        if kind == "strlen":
+            col = self.string(key[1])
+            starts = np.concatenate([[0], np.cumsum((col.data & 0xC0) != 0x80)])
+            chars = (starts[col.offsets[1:]] - starts[col.offsets[:-1]]).astype(np.float64)
+            chars[chars == 0] = math.nan
+            return chars
+        if kind == "lev":
+            _, a, b, lv = key
+            memo: dict[tuple[str, str], float] = {}
+            out = []
+            for x, y in zip(self.values(a, lv), self.values(b, lv), strict=True):
+                if not x or not y:
+                    out.append(math.nan)
+                    continue
+                d = memo.get((x, y))
+                if d is None:
+                    d = memo[(x, y)] = float(fn.levenshtein(fn.ascii_lower(x), fn.ascii_lower(y)))
+                out.append(d)
+            return np.array(out, np.float64)
+        raise AssertionError(f"unknown numeric column {key!r}")
+
+    def _codes(self) -> tuple[np.ndarray, np.ndarray, int]:
+        parts, n_codes = [], 0
+        for ckey in self.c.code_cols:
+            if ckey[0] == "str":
+                col = self.string_at(ckey[1], ckey[2])
+                keys = _core.hash_strings(col.offsets, col.data, False)
+                valid = _nonnull(col)
+            else:
+                _, numkey, num_level, level = ckey
+                values = np.asarray(self._number(numkey), np.float64)
+                idx = self.lift(num_level, level)
+                keys = values if idx is None else values[idx]
+                valid = ~np.isnan(keys)
+            codes = np.full(len(keys), -1, np.int64)
+            uniq, inverse = np.unique(keys[valid], return_inverse=True)
+            codes[valid] = inverse
+            n_codes = max(n_codes, len(uniq))
+            parts.append(codes)
+        base = np.zeros(len(parts) + 1, OFFSET_DTYPE)
+        np.cumsum([len(p) for p in parts], out=base[1:])
+        return (np.concatenate(parts) if parts else np.zeros(0, np.int64)), base, n_codes
