@@ -1,0 +1,865 @@
+"""This module contains the Numba kernels of the signals (one file, so that the
+on-disk cache of every kernel is invalidated together when any of them changes).
+
+Kernels read ``StringColumn`` arrays (``offsets`` int64, ``data`` uint8) and
+list-group offsets straight from a ``MessageBatch``, and fill a float32 block
+that the caller allocated. They never allocate per message except small
+scratch buffers allocated once per call. Their definitions are the ones of
+the pure-Python reference in ``pyscore/signals/reference.py``; the tests hold
+the two to the same values.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+NAN = np.float32(np.nan)
+FNV_OFFSET = np.uint64(0xCBF29CE484222325)
+FNV_PRIME = np.uint64(0x100000001B3)
+SALT = np.uint64(0x9E3779B97F4A7C15)
+
+F_ALPHA, F_UPPER, F_ZERO_WIDTH, F_INVISIBLE, F_CONFUSABLE, F_SPACE, F_BIDI = 1, 2, 4, 8, 16, 32, 64
+
+
+# ---------------------------------------------------------------- primitives
+
+
+@njit(cache=True, inline="always")
+def lower(b):
+    return b + 32 if 65 <= b <= 90 else b
+
+
+@njit(cache=True, inline="always")
+def is_alnum(b):
+    return (48 <= b <= 57) or (97 <= b <= 122) or (65 <= b <= 90)
+
+
+@njit(cache=True, inline="always")
+def is_digit(b):
+    return 48 <= b <= 57
+
+
+@njit(cache=True)
+def fnv(data, a, b):
+    """FNV-1a of data[a:b], ASCII letters lower-cased."""
+    h = FNV_OFFSET
+    for i in range(a, b):
+        h = (h ^ np.uint64(lower(data[i]))) * FNV_PRIME
+    return h
+
+
+@njit(cache=True)
+def fnv_continue(h, data, a, b):
+    for i in range(a, b):
+        h = (h ^ np.uint64(lower(data[i]))) * FNV_PRIME
+    return h
+
+
+@njit(cache=True, inline="always")
+def salt(h, tenant):
+    return h ^ (np.uint64(tenant + 1) * SALT)
+
+
+@njit(cache=True)
+def in_set(h, keys):
+    if keys.shape[0] == 0:
+        return False
+    i = np.searchsorted(keys, h)
+    return i < keys.shape[0] and keys[i] == h
+
+
+@njit(cache=True)
+def map_get(h, keys, values, default):
+    if keys.shape[0] == 0:
+        return default
+    i = np.searchsorted(keys, h)
+    if i < keys.shape[0] and keys[i] == h:
+        return values[i]
+    return default
+
+
+@njit(cache=True)
+def domain_in_set(data, a, b, keys, tenant_keys, tenant):
+    """True when data[a:b] or one of its dot-suffixes (a parent domain) is in keys,
+    or in tenant_keys salted with the tenant."""
+    if b <= a:
+        return False
+    i = a
+    while i < b:
+        h = fnv(data, i, b)
+        if in_set(h, keys) or in_set(salt(h, tenant), tenant_keys):
+            return True
+        while i < b and data[i] != 46:  # '.'
+            i += 1
+        i += 1
+    return False
+
+
+@njit(cache=True)
+def same_org(data, a, b, rdata, ra, rb):
+    """data[a:b] equals the root domain rdata[ra:rb] or is a sub-domain of it (ASCII case-insensitive)."""
+    n = b - a
+    m = rb - ra
+    if m == 0 or n < m:
+        return False
+    for k in range(m):
+        if lower(data[b - m + k]) != lower(rdata[ra + k]):
+            return False
+    return n == m or data[b - m - 1] == 46
+
+
+@njit(cache=True)
+def bytes_equal(x, xa, xb, y, ya, yb):
+    if xb - xa != yb - ya:
+        return False
+    for k in range(xb - xa):  # noqa: SIM110 (no generators in Numba)
+        if lower(x[xa + k]) != lower(y[ya + k]):
+            return False
+    return True
+
+
+@njit(cache=True)
+def contains(data, a, b, pat):
+    """pat (lower-case bytes) occurs in data[a:b], ASCII case-insensitive."""
+    m = pat.shape[0]
+    for i in range(a, b - m + 1):
+        ok = True
+        for k in range(m):
+            if lower(data[i + k]) != pat[k]:
+                ok = False
+                break
+        if ok:
+            return True
+    return False
+
+
+@njit(cache=True)
+def count_byte(data, a, b, c):
+    n = 0
+    for i in range(a, b):
+        if data[i] == c:
+            n += 1
+    return n
+
+
+@njit(cache=True)
+def decode(data, i, end):
+    """(code point, next index) of the UTF-8 character at i; cp -1 when cut by end."""
+    b0 = data[i]
+    if b0 < 0x80:
+        return np.int64(b0), i + 1
+    if b0 >= 0xF0:
+        k = 3
+        cp = np.int64(b0 & 0x07)
+    elif b0 >= 0xE0:
+        k = 2
+        cp = np.int64(b0 & 0x0F)
+    elif b0 >= 0xC0:
+        k = 1
+        cp = np.int64(b0 & 0x1F)
+    else:
+        return np.int64(0xFFFD), i + 1  # stray continuation byte
+    if i + k >= end:
+        return np.int64(-1), end
+    for j in range(1, k + 1):
+        cp = (cp << 6) | np.int64(data[i + j] & 0x3F)
+    return cp, i + k + 1
+
+
+@njit(cache=True)
+def emit_utf8(cp, buf, n):
+    if cp < 0x80:
+        buf[n] = cp
+        return n + 1
+    if cp < 0x800:
+        buf[n] = 0xC0 | (cp >> 6)
+        buf[n + 1] = 0x80 | (cp & 0x3F)
+        return n + 2
+    if cp < 0x10000:
+        buf[n] = 0xE0 | (cp >> 12)
+        buf[n + 1] = 0x80 | ((cp >> 6) & 0x3F)
+        buf[n + 2] = 0x80 | (cp & 0x3F)
+        return n + 3
+    buf[n] = 0xF0 | (cp >> 18)
+    buf[n + 1] = 0x80 | ((cp >> 12) & 0x3F)
+    buf[n + 2] = 0x80 | ((cp >> 6) & 0x3F)
+    buf[n + 3] = 0x80 | (cp & 0x3F)
+    return n + 4
+
+
+# Indices into the stats array that normalize_into fills.
+S_CP, S_ALPHA, S_UPPER, S_NONASCII, S_ZW, S_INVIS, S_BIDI, S_DIGIT, S_EXCL, S_WORDS, S_MIXED = range(11)
+N_STATS = 11
+
+
+@njit(cache=True)
+def normalize_into(data, a, b, cap, fold, flags, buf, stats):
+    """Write the normal form of data[a:b] (textnorm.normalize_text) into buf, return
+    its length; add character and word statistics of the raw text into stats."""
+    end = min(b, a + cap)
+    n = 0
+    last_space = True
+    in_word = False
+    word_ascii = False
+    word_conf = False
+    i = a
+    while i < end:
+        cp, i = decode(data, i, end)
+        if cp < 0:
+            break
+        fl = np.int64(flags[cp]) if cp < 0x10000 else np.int64(0)
+        stats[S_CP] += 1
+        if cp >= 0x80:
+            stats[S_NONASCII] += 1
+        if fl & F_ZERO_WIDTH:
+            stats[S_ZW] += 1
+            continue
+        if fl & F_INVISIBLE:
+            stats[S_INVIS] += 1
+            if fl & F_BIDI:
+                stats[S_BIDI] += 1
+            continue
+        if fl & F_ALPHA:
+            stats[S_ALPHA] += 1
+            if fl & F_UPPER:
+                stats[S_UPPER] += 1
+        if 48 <= cp <= 57:
+            stats[S_DIGIT] += 1
+        elif cp == 33:
+            stats[S_EXCL] += 1
+        word_char = (cp < 0x80 and is_alnum(cp)) or (cp >= 0x80 and (fl & F_ALPHA) != 0)
+        if word_char:
+            if not in_word:
+                in_word = True
+                word_ascii = False
+                word_conf = False
+                stats[S_WORDS] += 1
+            if cp < 0x80 and not is_digit(cp):
+                word_ascii = True
+            if fl & F_CONFUSABLE:
+                word_conf = True
+        else:
+            if in_word and word_ascii and word_conf:
+                stats[S_MIXED] += 1
+            in_word = False
+        if fl & F_SPACE:
+            if not last_space:
+                buf[n] = 32
+                n += 1
+                last_space = True
+            continue
+        f = np.int64(fold[cp]) if cp < 0x10000 else cp
+        n = emit_utf8(f, buf, n)
+        last_space = False
+    if in_word and word_ascii and word_conf:
+        stats[S_MIXED] += 1
+    return n
+
+
+@njit(cache=True)
+def html_normalize_into(data, a, b, cap, buf):
+    end = min(b, a + cap)
+    n = 0
+    for i in range(a, end):
+        c = data[i]
+        if c == 32 or c == 9 or c == 10 or c == 13 or c == 11 or c == 12:
+            continue
+        buf[n] = lower(c)
+        n += 1
+    return n
+
+
+@njit(cache=True)
+def ac_scan(buf, n, byte_class, table, out_pat, dict_link, next_out, pat_len, pat_label, boundary, counts):
+    """Count every occurrence of every pattern in buf[:n] into counts[label]. With
+    boundary, a match counts only where it begins a word (previous byte not [a-z0-9])."""
+    state = 0
+    for i in range(n):
+        state = table[state, byte_class[buf[i]]]
+        s = state
+        if out_pat[s] < 0:
+            s = dict_link[s]
+        while s > 0:
+            p = out_pat[s]
+            while p >= 0:
+                ok = True
+                if boundary:
+                    start = i - pat_len[p] + 1
+                    if start > 0:
+                        c = buf[start - 1]
+                        if (48 <= c <= 57) or (97 <= c <= 122):
+                            ok = False
+                if ok:
+                    counts[pat_label[p]] += 1
+                p = next_out[p]
+            s = dict_link[s]
+
+
+@njit(cache=True)
+def ac_step(state, c, byte_class, table, out_pat, dict_link, next_out, pat_label, hits):
+    """One byte through the automaton without boundaries; marks hits[label] = 1."""
+    state = table[state, byte_class[c]]
+    s = state
+    if out_pat[s] < 0:
+        s = dict_link[s]
+    while s > 0:
+        p = out_pat[s]
+        while p >= 0:
+            hits[pat_label[p]] = 1
+            p = next_out[p]
+        s = dict_link[s]
+    return state
+
+
+@njit(cache=True)
+def ac_any(data, a, b, byte_class, table, out_pat, dict_link, next_out, pat_label, hits):
+    """hits[label] = 1 for each label with a pattern inside data[a:b] (ASCII lower-cased)."""
+    state = 0
+    for i in range(a, b):
+        state = ac_step(state, lower(data[i]), byte_class, table, out_pat, dict_link, next_out, pat_label, hits)
+    return state
+
+
+@njit(cache=True)
+def count_phones(buf, n):
+    """Phone numbers in normalized text: [+(]?digit([ .-()]{0,2}digit)* holding 10-15 digits."""
+    count = 0
+    i = 0
+    while i < n:
+        if not is_digit(buf[i]):
+            i += 1
+            continue
+        digits = 1
+        j = i
+        while True:
+            k = j + 1
+            seps = 0
+            while k < n and seps < 2 and (buf[k] == 32 or buf[k] == 46 or buf[k] == 45 or buf[k] == 40 or buf[k] == 41):
+                k += 1
+                seps += 1
+            if k < n and is_digit(buf[k]):
+                digits += 1
+                j = k
+            else:
+                break
+        if 10 <= digits <= 15:
+            count += 1
+        i = j + 1
+    return count
+
+
+@njit(cache=True)
+def _currency_at(buf, n, i):
+    """Length of a currency marker starting at i (0 when none)."""
+    c = buf[i]
+    if c == 36:  # $
+        return 1
+    if c == 0xC2 and i + 1 < n and (buf[i + 1] == 0xA3 or buf[i + 1] == 0xA5):  # £ ¥
+        return 2
+    if c == 0xE2 and i + 2 < n and buf[i + 1] == 0x82 and (buf[i + 2] == 0xAC or buf[i + 2] == 0xB9):  # € ₹
+        return 3
+    if i + 3 <= n and (i == 0 or not ((48 <= buf[i - 1] <= 57) or (97 <= buf[i - 1] <= 122))):
+        if i + 3 < n and ((48 <= buf[i + 3] <= 57) or (97 <= buf[i + 3] <= 122)):
+            return 0
+        a0, a1, a2 = buf[i], buf[i + 1], buf[i + 2]
+        if (a0 == 117 and a1 == 115 and a2 == 100) or (a0 == 101 and a1 == 117 and a2 == 114) or \
+           (a0 == 103 and a1 == 98 and a2 == 112) or (a0 == 98 and a1 == 114 and a2 == 108) or \
+           (a0 == 98 and a1 == 116 and a2 == 99):  # usd eur gbp brl btc
+            return 3
+    return 0
+
+
+@njit(cache=True)
+def count_money(buf, n):
+    """Currency markers ($ € £ ¥ ₹, usd eur gbp brl btc as words) next to a digit,
+    directly or across one space, on either side."""
+    count = 0
+    i = 0
+    while i < n:
+        m = _currency_at(buf, n, i)
+        if m == 0:
+            i += 1
+            continue
+        s = i
+        e = i + m
+        before = (s >= 1 and is_digit(buf[s - 1])) or (s >= 2 and buf[s - 1] == 32 and is_digit(buf[s - 2]))
+        after = (e < n and is_digit(buf[e])) or (e + 1 < n and buf[e] == 32 and is_digit(buf[e + 1]))
+        if before or after:
+            count += 1
+        i = e
+    return count
+
+
+@njit(cache=True)
+def find_domain_token(data, a, b, tld_keys):
+    """(start, end) of the first domain-looking token in data[a:b], or (-1, -1).
+
+    A token is a maximal run of [A-Za-z0-9.-], trimmed of '.' and '-' at both
+    ends, holding a '.', whose last label is 2+ letters and a known TLD."""
+    i = a
+    while i < b:
+        c = data[i]
+        if not (is_alnum(c) or c == 46 or c == 45):
+            i += 1
+            continue
+        j = i
+        while j < b and (is_alnum(data[j]) or data[j] == 46 or data[j] == 45):
+            j += 1
+        s = i
+        e = j
+        while s < e and (data[s] == 46 or data[s] == 45):
+            s += 1
+        while e > s and (data[e - 1] == 46 or data[e - 1] == 45):
+            e -= 1
+        dot = -1
+        for k in range(e - 1, s - 1, -1):
+            if data[k] == 46:
+                dot = k
+                break
+        if dot > s and e - dot - 1 >= 2:
+            letters = True
+            for k in range(dot + 1, e):
+                c2 = data[k]
+                if not ((65 <= c2 <= 90) or (97 <= c2 <= 122)):
+                    letters = False
+                    break
+            if letters and in_set(fnv(data, dot + 1, e), tld_keys):
+                return s, e
+        i = j
+    return -1, -1
+
+
+@njit(cache=True)
+def edit_distance(x, xa, xb, y, ya, yb, cap, row):
+    """Levenshtein distance of x[xa:xb] and y[ya:yb], at most cap (row: scratch >= len(y) + 1)."""
+    n = xb - xa
+    m = yb - ya
+    if abs(n - m) >= cap:
+        return cap
+    for j in range(m + 1):
+        row[j] = j
+    for i in range(1, n + 1):
+        prev = row[0]
+        row[0] = i
+        best = row[0]
+        for j in range(1, m + 1):
+            cur = row[j]
+            cost = 0 if x[xa + i - 1] == y[ya + j - 1] else 1
+            v = prev + cost
+            if row[j] + 1 < v:
+                v = row[j] + 1
+            if row[j - 1] + 1 < v:
+                v = row[j - 1] + 1
+            row[j] = v
+            prev = cur
+            if v < best:
+                best = v
+        if best >= cap:
+            return cap
+    return min(row[m], cap)
+
+
+@njit(cache=True)
+def skeleton_into(data, a, b, fold, buf):
+    """The look-alike skeleton of a domain label data[a:b] into buf; returns its length.
+
+    Characters go through the fold table, then left to right: "rn"->m,
+    "vv"->w, "cl"->d, 0->o, 1->l, i->l, 3->e, 5->s, '-' and '_' dropped."""
+    n0 = 0
+    tmp = buf[buf.shape[0] // 2 :]
+    i = a
+    while i < b:
+        cp, i = decode(data, i, b)
+        if cp < 0:
+            break
+        f = np.int64(fold[cp]) if cp < 0x10000 else cp
+        n0 = emit_utf8(f, tmp, n0)
+    n = 0
+    k = 0
+    while k < n0:
+        c = tmp[k]
+        if k + 1 < n0:
+            d = tmp[k + 1]
+            if c == 114 and d == 110:
+                buf[n] = 109
+                n += 1
+                k += 2
+                continue
+            if c == 118 and d == 118:
+                buf[n] = 119
+                n += 1
+                k += 2
+                continue
+            if c == 99 and d == 108:
+                buf[n] = 100
+                n += 1
+                k += 2
+                continue
+        k += 1
+        if c == 45 or c == 95:
+            continue
+        if c == 48:
+            c = 111
+        elif c == 49 or c == 105:
+            c = 108
+        elif c == 51:
+            c = 101
+        elif c == 53:
+            c = 115
+        buf[n] = c
+        n += 1
+    return n
+
+
+# ---------------------------------------------------------------- content
+
+
+@njit(cache=True)
+def _ratio(num, den):
+    return NAN if den == 0 else np.float32(num / den)
+
+
+@njit(cache=True)
+def content_kernel(subj_off, subj_data, text_off, text_data, htext_off, htext_data, html_off, html_data,
+                   fold, flags, text_cap, html_cap,
+                   p_class, p_table, p_out, p_link, p_next, p_len, p_label, n_fam,
+                   h_class, h_table, h_out, h_link, h_next, h_len, h_label, n_html,
+                   callback, out):
+    """Fills the content block; column order is content.SIGNALS."""
+    n_msg = subj_off.shape[0] - 1
+    buf = np.empty(max(text_cap, html_cap) * 2 + 16, dtype=np.uint8)
+    stats = np.zeros(N_STATS, dtype=np.int64)
+    fam_body = np.zeros(n_fam, dtype=np.int64)
+    fam_subj = np.zeros(n_fam, dtype=np.int64)
+    html_counts = np.zeros(n_html, dtype=np.int64)
+    for m in range(n_msg):
+        # subject
+        stats[:] = 0
+        fam_subj[:] = 0
+        n = normalize_into(subj_data, subj_off[m], subj_off[m + 1], text_cap, fold, flags, buf, stats)
+        ac_scan(buf, n, p_class, p_table, p_out, p_link, p_next, p_len, p_label, True, fam_subj)
+        subj_phones = count_phones(buf, n)
+        money = count_money(buf, n)
+        out[m, 0] = stats[S_CP]
+        out[m, 1] = _ratio(stats[S_UPPER], stats[S_ALPHA])
+        out[m, 2] = _ratio(stats[S_NONASCII], stats[S_CP])
+        out[m, 3] = stats[S_ZW] + stats[S_INVIS]
+        out[m, 4] = stats[S_MIXED]
+        out[m, 5] = stats[S_EXCL]
+        # body: the text part, or the rendered HTML when there is none
+        stats[:] = 0
+        fam_body[:] = 0
+        if text_off[m + 1] > text_off[m]:
+            n = normalize_into(text_data, text_off[m], text_off[m + 1], text_cap, fold, flags, buf, stats)
+        else:
+            n = normalize_into(htext_data, htext_off[m], htext_off[m + 1], text_cap, fold, flags, buf, stats)
+        ac_scan(buf, n, p_class, p_table, p_out, p_link, p_next, p_len, p_label, True, fam_body)
+        phones = count_phones(buf, n) + subj_phones
+        money += count_money(buf, n)
+        out[m, 6] = stats[S_CP]
+        out[m, 7] = stats[S_WORDS]
+        out[m, 8] = _ratio(stats[S_UPPER], stats[S_ALPHA])
+        out[m, 9] = _ratio(stats[S_NONASCII], stats[S_CP])
+        out[m, 10] = _ratio(stats[S_DIGIT], stats[S_CP])
+        out[m, 11] = stats[S_EXCL]
+        out[m, 12] = stats[S_ZW]
+        out[m, 13] = stats[S_INVIS]
+        out[m, 14] = stats[S_BIDI]
+        out[m, 15] = stats[S_MIXED]
+        out[m, 16] = _ratio(stats[S_MIXED], stats[S_WORDS])
+        out[m, 17] = money
+        out[m, 18] = phones
+        out[m, 19] = 1.0 if subj_phones > 0 else 0.0
+        families = 0
+        for f in range(n_fam):
+            total = fam_body[f] + fam_subj[f]
+            if total > 0:
+                families += 1
+            out[m, 22 + f] = total
+            out[m, 22 + n_fam + f] = 1.0 if fam_subj[f] > 0 else 0.0
+        out[m, 20] = families
+        out[m, 21] = 1.0 if (fam_body[callback] + fam_subj[callback]) > 0 and phones > 0 else 0.0
+        # HTML
+        base = 22 + 2 * n_fam
+        h_len_raw = html_off[m + 1] - html_off[m]
+        html_counts[:] = 0
+        if h_len_raw > 0:
+            n = html_normalize_into(html_data, html_off[m], html_off[m + 1], html_cap, buf)
+            ac_scan(buf, n, h_class, h_table, h_out, h_link, h_next, h_len, h_label, False, html_counts)
+            out[m, base] = 1.0
+            out[m, base + 1] = h_len_raw
+            out[m, base + 2] = np.float32((htext_off[m + 1] - htext_off[m]) / h_len_raw)
+        else:
+            out[m, base] = 0.0
+            out[m, base + 1] = 0.0
+            out[m, base + 2] = NAN
+        for f in range(n_html):
+            out[m, base + 3 + f] = html_counts[f]
+
+
+# ---------------------------------------------------------------- links
+
+
+@njit(cache=True)
+def _scheme_is(data, a, b, word):
+    return bytes_equal(data, a, b, word, 0, word.shape[0])
+
+
+@njit(cache=True)
+def _authority(data, a, b):
+    """(start, end) of the authority of a URL data[a:b] ("://" to the first / ? #), or (-1, -1)."""
+    for i in range(a, b - 2):
+        if data[i] == 58 and data[i + 1] == 47 and data[i + 2] == 47:
+            s = i + 3
+            e = s
+            while e < b and data[e] != 47 and data[e] != 63 and data[e] != 35:
+                e += 1
+            return s, e
+    return -1, -1
+
+
+@njit(cache=True)
+def _odd_port(data, s, e):
+    """The authority data[s:e] names a port other than 80 and 443."""
+    h = s
+    for i in range(s, e):
+        if data[i] == 64:
+            h = i + 1
+    if h < e and data[h] == 91:  # [ipv6]
+        while h < e and data[h] != 93:
+            h += 1
+    for i in range(h, e):
+        if data[i] == 58:
+            n = e - i - 1
+            if n == 0:
+                return False
+            for k in range(i + 1, e):
+                if not is_digit(data[k]):
+                    return False
+            if n == 2 and data[i + 1] == 56 and data[i + 2] == 48:
+                return False
+            return not (n == 3 and data[i + 1] == 52 and data[i + 2] == 52 and data[i + 3] == 51)
+    return False
+
+
+@njit(cache=True)
+def _ip_host(data, a, b):
+    if b <= a:
+        return False
+    if data[a] == 91:
+        return True
+    dots = 0
+    for i in range(a, b):
+        c = data[i]
+        if c == 58:
+            return True
+        if c == 46:
+            dots += 1
+        elif not is_digit(c):
+            return False
+    return dots == 3
+
+
+@njit(cache=True)
+def _obfuscated_host(data, a, b):
+    if b <= a:
+        return False
+    all_digits = True
+    for i in range(a, b):
+        c = data[i]
+        if c == 37:  # %
+            return True
+        if not is_digit(c):
+            all_digits = False
+        if c == 48 and i + 1 < b and lower(data[i + 1]) == 120 and (i == a or data[i - 1] == 46):  # 0x label
+            return True
+    return all_digits
+
+
+@njit(cache=True)
+def _has_confusable(data, a, b, flags):
+    i = a
+    while i < b:
+        cp, i = decode(data, i, b)
+        if cp < 0:
+            break
+        if cp < 0x10000 and (flags[cp] & F_CONFUSABLE) != 0:
+            return True
+    return False
+
+
+@njit(cache=True)
+def _last_label(data, a, b):
+    for i in range(b - 1, a - 1, -1):
+        if data[i] == 46:
+            return i + 1
+    return a
+
+
+@njit(cache=True)
+def link_kernel(link_off, url_off, url_data, orig_off, orig_data, sch_off, sch_data,
+                dom_off, dom_data, root_off, root_data, puny_off, puny_data,
+                path_off, path_data, query_off, query_data, disp_off, disp_data, src_off, src_data,
+                sender_off, sender_data, tenant_of, flags, tld_keys,
+                short_keys, short_extra, host_keys, host_extra, share_keys, share_extra, stld_keys, stld_extra,
+                w_class, w_table, w_out, w_link, w_next, w_label,
+                b_class, b_table, b_out, b_link, b_next, b_label, brand_enabled, legit_keys,
+                ext_keys, ext_values, risky_cat, words, out):
+    """Fills the links block; column order is links.SIGNALS."""
+    http_w, https_w, data_w, js_w, mailto_w, tel_w, sms_w, callto_w, html_w = words
+    n_msg = link_off.shape[0] - 1
+    hits = np.zeros(2, dtype=np.uint8)
+    bhits = np.zeros(brand_enabled.shape[1], dtype=np.uint8)
+    seen_host = np.empty(64, dtype=np.uint64)
+    seen_root = np.empty(64, dtype=np.uint64)
+    for m in range(n_msg):
+        t = tenant_of[m]
+        c = np.zeros(30, dtype=np.float64)
+        lo = link_off[m]
+        hi = link_off[m + 1]
+        if hi - lo > seen_host.shape[0]:
+            seen_host = np.empty(hi - lo, dtype=np.uint64)
+            seen_root = np.empty(hi - lo, dtype=np.uint64)
+        n_hosts = 0
+        max_len = 0
+        max_depth = -1
+        max_hyph = -1
+        same_sender = 0
+        for k in range(lo, hi):
+            c[0] += 1
+            if _scheme_is(src_data, src_off[k], src_off[k + 1], html_w):
+                c[1] += 1
+            ua, ub = url_off[k], url_off[k + 1]
+            if ub - ua > max_len:
+                max_len = ub - ua
+            if ub - ua > 200:
+                c[14] += 1
+            sa, sb = sch_off[k], sch_off[k + 1]
+            if _scheme_is(sch_data, sa, sb, data_w):
+                c[19] += 1
+            elif _scheme_is(sch_data, sa, sb, js_w):
+                c[20] += 1
+            elif _scheme_is(sch_data, sa, sb, mailto_w):
+                c[21] += 1
+            elif _scheme_is(sch_data, sa, sb, tel_w) or _scheme_is(sch_data, sa, sb, sms_w) or \
+                    _scheme_is(sch_data, sa, sb, callto_w):
+                c[22] += 1
+            is_http = _scheme_is(sch_data, sa, sb, http_w)
+            if is_http:
+                c[23] += 1
+            if not (is_http or _scheme_is(sch_data, sa, sb, https_w)):
+                continue
+            da, db = dom_off[k], dom_off[k + 1]
+            ra, rb = root_off[k], root_off[k + 1]
+            oa, ob = orig_off[k], orig_off[k + 1]
+            au_s, au_e = _authority(orig_data, oa, ob)
+            if au_s >= 0:
+                if count_byte(orig_data, au_s, au_e, 64) > 0:
+                    c[18] += 1
+                if _odd_port(orig_data, au_s, au_e):
+                    c[24] += 1
+            if _obfuscated_host(dom_data, da, db) or count_byte(orig_data, oa, ob, 37) >= 10:
+                c[16] += 1
+            # open redirect and login words over path + "?" + query
+            hits[:] = 0
+            st = ac_any(path_data, path_off[k], path_off[k + 1], w_class, w_table, w_out, w_link, w_next, w_label, hits)
+            st = ac_step(st, 63, w_class, w_table, w_out, w_link, w_next, w_label, hits)
+            ac_any_from(st, query_data, query_off[k], query_off[k + 1], w_class, w_table, w_out, w_link, w_next,
+                        w_label, hits)
+            if hits[0]:
+                c[13] += 1
+            if hits[1]:
+                c[10] += 1
+            # download: the path's last segment ends in a risky extension
+            pa, pb = path_off[k], path_off[k + 1]
+            for i in range(pb - 1, pa - 1, -1):
+                ch = path_data[i]
+                if ch == 47:
+                    break
+                if ch == 46:
+                    cat = map_get(fnv(path_data, i + 1, pb), ext_keys, ext_values, -1)
+                    if cat >= 0 and risky_cat[cat]:
+                        c[29] += 1
+                    break
+            if db <= da:
+                continue
+            hh = fnv(dom_data, da, db)
+            new = True
+            for j in range(n_hosts):
+                if seen_host[j] == hh:
+                    new = False
+                    break
+            rh = fnv(root_data, ra, rb)
+            seen_host[n_hosts] = hh
+            seen_root[n_hosts] = rh
+            n_hosts += 1
+            if new:
+                c[2] += 1
+            if _ip_host(dom_data, da, db):
+                c[4] += 1
+            if puny_off[k + 1] > puny_off[k] or contains(dom_data, da, db, XN):
+                c[5] += 1
+            if _has_confusable(dom_data, da, db, flags):
+                c[6] += 1
+            if domain_in_set(dom_data, da, db, short_keys, short_extra, t):
+                c[7] += 1
+            if domain_in_set(dom_data, da, db, host_keys, host_extra, t):
+                c[8] += 1
+            if domain_in_set(dom_data, da, db, share_keys, share_extra, t):
+                c[9] += 1
+            la = _last_label(dom_data, da, db)
+            lh = fnv(dom_data, la, db)
+            if in_set(lh, stld_keys) or in_set(salt(lh, t), stld_extra):
+                c[17] += 1
+            ta, tb = find_domain_token(disp_data, disp_off[k], disp_off[k + 1], tld_keys)
+            if ta >= 0:
+                c[12] += 1
+                if rb > ra and not same_org(disp_data, ta, tb, root_data, ra, rb):
+                    c[11] += 1
+            if rb > ra:
+                depth = count_byte(dom_data, da, db, 46) - count_byte(root_data, ra, rb, 46)
+                if depth > max_depth:
+                    max_depth = depth
+                if sender_off[m + 1] > sender_off[m] and bytes_equal(
+                        root_data, ra, rb, sender_data, sender_off[m], sender_off[m + 1]):
+                    same_sender += 1
+            hy = count_byte(dom_data, da, db, 45)
+            if hy > max_hyph:
+                max_hyph = hy
+            bhits[:] = 0
+            ac_any(dom_data, da, db, b_class, b_table, b_out, b_link, b_next, b_label, bhits)
+            for b in range(bhits.shape[0]):
+                if bhits[b] and brand_enabled[t, b]:
+                    if not in_set(salt(rh, t), legit_keys):
+                        c[28] += 1
+                    break
+        # distinct root domains
+        if n_hosts > 0:
+            roots = np.sort(seen_root[:n_hosts])
+            distinct = 1
+            for j in range(1, n_hosts):
+                if roots[j] != roots[j - 1]:
+                    distinct += 1
+            c[3] = distinct
+        c[15] = max_len
+        for j in range(25):
+            out[m, j] = c[j]
+        out[m, 25] = NAN if max_depth < 0 else max_depth
+        out[m, 26] = NAN if max_hyph < 0 else max_hyph
+        if n_hosts == 0 or sender_off[m + 1] == sender_off[m]:
+            out[m, 27] = NAN
+        else:
+            out[m, 27] = same_sender / n_hosts
+        out[m, 28] = c[28]
+        out[m, 29] = c[29]
+
+
+XN = np.frombuffer(b"xn--", dtype=np.uint8)
+
+
+@njit(cache=True)
+def ac_any_from(state, data, a, b, byte_class, table, out_pat, dict_link, next_out, pat_label, hits):
+    for i in range(a, b):
+        state = ac_step(state, lower(data[i]), byte_class, table, out_pat, dict_link, next_out, pat_label, hits)
+    return state
