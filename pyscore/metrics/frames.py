@@ -190,6 +190,10 @@ def label_relations(labels: pa.Table, *, split: str | None) -> dict[str, pa.Tabl
         )
     cols = ["message_id", "label", "category", "source", "technique", "split"]
     kept = labels.select(cols)
+    # A dataset index carries the subject; triage examples show it when the log does not.
+    subject = (pc.fill_null(labels.column("subject").cast(pa.string()), "") if "subject" in labels.column_names
+               else pa.array([""] * labels.num_rows, pa.string()))
+    kept = kept.append_column("subject", subject)
     if split is not None:
         kept = kept.filter(pc.equal(kept.column("split"), split))
     return {"labels": kept, "all_label_ids": labels.select(["message_id"])}

@@ -15,8 +15,8 @@ Relations the queries read (built by ``pyscore.metrics.frames``):
 - ``detector_scores(row_id, detector, score, threshold, category, kind, gap, has_score,
   at_threshold, near_miss, barely)``;
 - ``contributions(row_id, signal, value, contribution)``;
-- ``labels(message_id, label, category, source, technique, split)`` (already filtered to the
-  evaluated split) and ``all_label_ids(message_id)`` (every labelled id, any split);
+- ``labels(message_id, label, category, source, technique, split, subject)`` (already filtered
+  to the evaluated split; subject '' unless the labels carry one) and ``all_label_ids(message_id)`` (every labelled id, any split);
 - ``feedback(message_id, event_time, kind, actor, fb_row)`` for online metrics;
 - the reference tables of ``reference_tables()``.
 
@@ -105,7 +105,8 @@ WHERE rn = 1""",
     "joined": """
 SELECT d.row_id, d.message_id, d.tenant,
        CASE WHEN l.source <> '' THEN l.source ELSE d.source END AS source,
-       d.verdict, d.category, d.action, d.deciding_detector, d.subject,
+       d.verdict, d.category, d.action, d.deciding_detector,
+       CASE WHEN d.subject <> '' THEN d.subject ELSE l.subject END AS subject,
        l.label, CASE WHEN l.label = 'malicious' THEN l.category ELSE l.label END AS truth,
        l.technique, l.split, 'all' AS overall
 FROM decisions d JOIN labels l ON l.message_id = d.message_id""",
