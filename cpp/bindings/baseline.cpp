@@ -1,6 +1,213 @@
-// Python bindings of the baseline component (filled in by the component's owner).
+// Python bindings of the baseline store: numpy columns in, caller-allocated arrays out.
+#include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <string>
+#include <vector>
+
+#include "pyscore/baseline_store.h"
 
 namespace py = pybind11;
+namespace bl = pyscore::baseline;
 
-void BindBaseline(py::module_& m) { (void)m; }
+namespace {
+
+template <class T>
+using Array = py::array_t<T, py::array::c_style | py::array::forcecast>;
+
+// Keeps the converted arrays alive while the GIL is released.
+struct Columns {
+  bl::EventColumns ev;
+  std::vector<py::object> keep;
+};
+
+template <class T>
+const T* Get(const py::dict& cols, const char* name, int64_t expected, Columns& out, bool required = true) {
+  if (!cols.contains(name)) {
+    if (required) throw std::invalid_argument(std::string("baseline events: column '") + name + "' is missing");
+    return nullptr;
+  }
+  Array<T> arr = Array<T>::ensure(cols[name]);
+  if (!arr) throw std::invalid_argument(std::string("baseline events: column '") + name + "' is not numeric");
+  if (arr.ndim() != 1 || arr.shape(0) != expected) {
+    throw std::invalid_argument(std::string("baseline events: column '") + name + "' has " +
+                                std::to_string(arr.ndim() == 1 ? arr.shape(0) : -1) + " values, expected " +
+                                std::to_string(expected));
+  }
+  out.keep.push_back(arr);
+  return arr.data();
+}
+
+Columns ToColumns(const py::dict& cols, bool for_lookup) {
+  Columns c;
+  py::object time_obj = cols.contains("time") ? py::object(cols["time"]) : py::object(py::none());
+  Array<int64_t> time = Array<int64_t>::ensure(time_obj);
+  if (!time || time.ndim() != 1) throw std::invalid_argument("baseline events: column 'time' is missing or not 1-D");
+  const int64_t n = time.shape(0);
+  bl::EventColumns& ev = c.ev;
+  ev.n_messages = n;
+  ev.time = Get<int64_t>(cols, "time", n, c);
+  ev.sender = Get<uint64_t>(cols, "sender", n, c);
+  ev.domain = Get<uint64_t>(cols, "domain", n, c);
+  ev.global_domain = Get<uint64_t>(cols, "global_domain", n, c);
+  ev.name = Get<uint64_t>(cols, "name", n, c);
+  ev.verdict = Get<uint8_t>(cols, "verdict", n, c);
+  ev.sender_own = Get<uint8_t>(cols, "sender_own", n, c);
+  ev.rcpt_offsets = Get<int64_t>(cols, "rcpt_offsets", n + 1, c);
+  ev.reply_offsets = Get<int64_t>(cols, "reply_offsets", n + 1, c);
+  const int64_t nr = ev.rcpt_offsets[n], np = ev.reply_offsets[n];
+  ev.rcpt = Get<uint64_t>(cols, "rcpt", nr, c);
+  ev.rcpt_domain = Get<uint64_t>(cols, "rcpt_domain", nr, c);
+  ev.pair = Get<uint64_t>(cols, "pair", nr, c);
+  ev.reverse_pair = Get<uint64_t>(cols, "reverse_pair", nr, c, for_lookup);
+  ev.reply_pair = Get<uint64_t>(cols, "reply_pair", np, c);
+  return c;
+}
+
+float* CheckOut(py::array_t<float, py::array::c_style>& out, int64_t n) {
+  if (out.ndim() != 2 || out.shape(0) != n || out.shape(1) != bl::kNumOutputs) {
+    throw std::invalid_argument("baseline lookup: out must be float32 C-contiguous of shape (" + std::to_string(n) +
+                                ", " + std::to_string(bl::kNumOutputs) + ")");
+  }
+  if (!out.writeable()) throw std::invalid_argument("baseline lookup: out is read-only");
+  return out.mutable_data();
+}
+
+bl::Table ToTable(int table) {
+  if (table < 0 || table >= bl::kNumTables) throw std::invalid_argument("no baseline table " + std::to_string(table));
+  return static_cast<bl::Table>(table);
+}
+
+}  // namespace
+
+void BindBaseline(py::module_& m) {
+  std::vector<std::string> outputs, tables;
+  for (int i = 0; i < bl::kNumOutputs; ++i) outputs.emplace_back(bl::OutputName(i));
+  for (int i = 0; i < bl::kNumTables; ++i) tables.emplace_back(bl::TableToString(static_cast<bl::Table>(i)));
+  m.attr("BASELINE_OUTPUTS") = outputs;
+  m.attr("BASELINE_TABLES") = tables;
+
+  m.def(
+      "baseline_hash",
+      [](Array<int64_t> offsets, Array<uint8_t> data, Array<uint64_t> seeds, py::object rows, bool separator,
+         py::array_t<uint64_t, py::array::c_style> out) {
+        const int64_t n = seeds.shape(0);
+        if (offsets.ndim() != 1 || offsets.shape(0) < 1) throw std::invalid_argument("baseline_hash: offsets must be 1-D, len >= 1");
+        if (out.ndim() != 1 || out.shape(0) != n) throw std::invalid_argument("baseline_hash: out must have len(seeds) values");
+        const int64_t n_strings = offsets.shape(0) - 1;
+        if (offsets.data()[n_strings] > data.shape(0)) throw std::invalid_argument("baseline_hash: offsets run past data");
+        Array<int64_t> row_arr;
+        const int64_t* row_ptr = nullptr;
+        if (!rows.is_none()) {
+          row_arr = Array<int64_t>::ensure(rows);
+          if (!row_arr || row_arr.shape(0) != n) throw std::invalid_argument("baseline_hash: rows must have len(seeds) values");
+          row_ptr = row_arr.data();
+        } else if (n_strings != n) {
+          throw std::invalid_argument("baseline_hash: without rows, seeds and strings must have the same length");
+        }
+        uint64_t* o = out.mutable_data();
+        py::gil_scoped_release release;
+        bl::HashStrings(offsets.data(), data.data(), n_strings, seeds.data(), row_ptr, n, separator, o);
+      },
+      py::arg("offsets"), py::arg("data"), py::arg("seeds"), py::arg("rows"), py::arg("separator"), py::arg("out"),
+      "out[i] = FNV-1a 64 continued from seeds[i] over (0x1f if separator) + string rows[i].");
+
+  py::class_<bl::BaselineStore>(m, "BaselineStore")
+      .def(py::init<double>(), py::arg("half_life_seconds"), "An in-memory store.")
+      .def_static(
+          "open",
+          [](const std::string& dir, bool create, bool read_only, double half_life_seconds, bool sync) {
+            py::gil_scoped_release release;
+            return bl::BaselineStore::Open(dir, create, read_only, half_life_seconds, sync);
+          },
+          py::arg("dir"), py::arg("create"), py::arg("read_only"), py::arg("half_life_seconds"), py::arg("sync"))
+      .def(
+          "lookup",
+          [](const bl::BaselineStore& s, const py::dict& cols, py::array_t<float, py::array::c_style> out) {
+            Columns c = ToColumns(cols, true);
+            float* o = CheckOut(out, c.ev.n_messages);
+            py::gil_scoped_release release;
+            s.Lookup(c.ev, o);
+          },
+          py::arg("columns"), py::arg("out"))
+      .def(
+          "observe",
+          [](bl::BaselineStore& s, const py::dict& cols) {
+            Columns c = ToColumns(cols, false);
+            py::gil_scoped_release release;
+            s.Observe(c.ev);
+          },
+          py::arg("columns"))
+      .def(
+          "replay",
+          [](bl::BaselineStore& s, const py::dict& cols, py::array_t<float, py::array::c_style> out) {
+            Columns c = ToColumns(cols, true);
+            float* o = CheckOut(out, c.ev.n_messages);
+            py::gil_scoped_release release;
+            s.Replay(c.ev, o);
+          },
+          py::arg("columns"), py::arg("out"))
+      .def("compact", [](bl::BaselineStore& s) {
+            py::gil_scoped_release release;
+            s.Compact();
+          })
+      .def(
+          "save_as",
+          [](bl::BaselineStore& s, const std::string& dir) {
+            py::gil_scoped_release release;
+            s.SaveAs(dir);
+          },
+          py::arg("dir"))
+      .def(
+          "put_entries",
+          [](bl::BaselineStore& s, int table, py::buffer entries) {
+            bl::Table t = ToTable(table);
+            py::buffer_info info = entries.request();
+            const size_t size = bl::TableEntrySize(t);
+            if (info.ndim != 1 || static_cast<size_t>(info.itemsize) != size ||
+                (info.shape[0] > 1 && info.strides[0] != info.itemsize)) {
+              throw std::invalid_argument("put_entries: table " + std::string(bl::TableToString(t)) +
+                                          " needs a contiguous 1-D array of " + std::to_string(size) + "-byte records");
+            }
+            const void* ptr = info.ptr;
+            const int64_t n = info.shape[0];
+            py::gil_scoped_release release;
+            s.PutEntries(t, ptr, n);
+          },
+          py::arg("table"), py::arg("entries"))
+      .def(
+          "entries",
+          [](const bl::BaselineStore& s, int table) {
+            std::vector<uint8_t> bytes;
+            {
+              py::gil_scoped_release release;
+              bytes = s.Entries(ToTable(table));
+            }
+            return py::bytes(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+          },
+          py::arg("table"))
+      .def("stats",
+           [](const bl::BaselineStore& s) {
+             bl::StoreStats st = s.Stats();
+             py::dict tables;
+             for (int i = 0; i < bl::kNumTables; ++i) {
+               py::dict t;
+               t["size"] = st.size[i];
+               t["capacity"] = st.capacity[i];
+               t["bytes"] = st.bytes[i];
+               t["entry_bytes"] = bl::TableEntrySize(static_cast<bl::Table>(i));
+               tables[bl::TableToString(static_cast<bl::Table>(i))] = t;
+             }
+             py::dict d;
+             d["tables"] = tables;
+             d["applied_seq"] = st.applied_seq;
+             d["log_records"] = st.log_records;
+             d["log_bytes"] = st.log_bytes;
+             d["ignored_torn_bytes"] = st.ignored_torn_bytes;
+             d["half_life_seconds"] = s.HalfLifeSeconds();
+             return d;
+           })
+      .def_property_readonly("half_life_seconds", &bl::BaselineStore::HalfLifeSeconds)
+      .def_property_readonly("dir", &bl::BaselineStore::Dir);
+}

@@ -1,0 +1,1 @@
+"""This package contains the behavioral baselines: events, offline builds, the online store, signals."""
