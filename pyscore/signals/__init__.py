@@ -31,10 +31,10 @@ def _baseline_groups() -> list[SignalGroup]:
 
 def build_registry(*, include_baseline: bool = True) -> SignalRegistry:
     """A registry of all signal groups in their fixed order."""
-    from pyscore.signals import content, links
+    from pyscore.signals import attachments, content, headers, identity, links
 
     registry = SignalRegistry()
-    for module in (content, links):
+    for module in (content, links, attachments, headers, identity):
         registry.register(module.group())
     if include_baseline:
         for group in _baseline_groups():

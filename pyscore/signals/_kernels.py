@@ -1,3 +1,4 @@
+# ruff: noqa: SIM110  (explicit loops: Numba compiles them, not all() over generators)
 """This module contains the Numba kernels of the signals (one file, so that the
 on-disk cache of every kernel is invalidated together when any of them changes).
 
@@ -113,7 +114,7 @@ def same_org(data, a, b, rdata, ra, rb):
 def bytes_equal(x, xa, xb, y, ya, yb):
     if xb - xa != yb - ya:
         return False
-    for k in range(xb - xa):  # noqa: SIM110 (no generators in Numba)
+    for k in range(xb - xa):
         if lower(x[xa + k]) != lower(y[ya + k]):
             return False
     return True
@@ -863,3 +864,669 @@ def ac_any_from(state, data, a, b, byte_class, table, out_pat, dict_link, next_o
     for i in range(a, b):
         state = ac_step(state, lower(data[i]), byte_class, table, out_pat, dict_link, next_out, pat_label, hits)
     return state
+
+
+# ---------------------------------------------------------------- attachments
+
+
+@njit(cache=True)
+def _has_flag(data, a, b, flags, flag):
+    i = a
+    while i < b:
+        cp, i = decode(data, i, b)
+        if cp < 0:
+            break
+        if cp < 0x10000 and (flags[cp] & flag) != 0:
+            return True
+    return False
+
+
+@njit(cache=True)
+def _ext_category(data, a, b, ext_keys, ext_values):
+    """Category of the extension after the last '.' (after the last '/') of data[a:b]; -1 unknown."""
+    for i in range(b - 1, a - 1, -1):
+        c = data[i]
+        if c == 47 or c == 92:
+            return -1
+        if c == 46:
+            return map_get(fnv(data, i + 1, b), ext_keys, ext_values, -1)
+    return -1
+
+
+@njit(cache=True)
+def _double_extension(data, a, b, ext_keys, ext_values, risky):
+    """name.doc.exe: a known extension in front of a risky one of another category."""
+    while b > a and (data[b - 1] == 32 or data[b - 1] == 9):
+        b -= 1
+    i1 = -1
+    for i in range(b - 1, a - 1, -1):
+        if data[i] == 46:
+            i1 = i
+            break
+    if i1 < 0:
+        return False
+    cat1 = map_get(fnv(data, i1 + 1, b), ext_keys, ext_values, -1)
+    if cat1 < 0 or not risky[cat1]:
+        return False
+    j = i1
+    while j > a and (data[j - 1] == 32 or data[j - 1] == 9):
+        j -= 1
+    for i in range(j - 1, a - 1, -1):
+        if data[i] == 46:
+            if j - i - 1 < 1 or j - i - 1 > 5:
+                return False
+            cat0 = map_get(fnv(data, i + 1, j), ext_keys, ext_values, -1)
+            return cat0 >= 0 and cat0 != cat1
+        if data[i] == 47:
+            return False
+    return False
+
+
+@njit(cache=True)
+def attachment_kernel(att_off, name_off, name_data, ext_off, ext_data, type_off, type_data, size, encrypted,
+                      member_count, mem_off, mem_val_off, mem_val_data, flags,
+                      ext_keys, ext_values, type_keys, type_values, compat_keys, risky, n_cat,
+                      pdf_cat, archive_cat, tiny_pdf, out):
+    """Fills the attachments block; column order is attachments.SIGNALS."""
+    n_msg = att_off.shape[0] - 1
+    base = 1 + n_cat
+    colon = np.uint64(58)
+    for m in range(n_msg):
+        for j in range(out.shape[1]):
+            out[m, j] = 0.0
+        total = 0.0
+        for k in range(att_off[m], att_off[m + 1]):
+            out[m, 0] += 1
+            ea, eb = ext_off[k], ext_off[k + 1]
+            ta, tb = type_off[k], type_off[k + 1]
+            ecat = map_get(fnv(ext_data, ea, eb), ext_keys, ext_values, -1) if eb > ea else -1
+            tcat = map_get(fnv(type_data, ta, tb), type_keys, type_values, -1) if tb > ta else -1
+            if ecat >= 0 and tcat >= 0 and ecat != tcat:
+                h = fnv_continue((fnv(ext_data, ea, eb) ^ colon) * FNV_PRIME, type_data, ta, tb)
+                if in_set(h, compat_keys):
+                    tcat = -1  # a normal container for this extension (a .docx is a zip)
+                else:
+                    out[m, base + 1] += 1
+            if ecat >= 0:
+                out[m, 1 + ecat] += 1
+            if tcat >= 0 and tcat != ecat:
+                out[m, 1 + tcat] += 1
+            if (ecat >= 0 and risky[ecat]) or (tcat >= 0 and risky[tcat]):
+                out[m, base] += 1
+            na, nb = name_off[k], name_off[k + 1]
+            if _double_extension(name_data, na, nb, ext_keys, ext_values, risky):
+                out[m, base + 2] += 1
+            enc = encrypted[k] == 1.0
+            if enc:
+                out[m, base + 3] += 1
+                if ecat == archive_cat or tcat == archive_cat:
+                    out[m, base + 4] += 1
+            if member_count[k] == member_count[k]:
+                out[m, base + 5] += member_count[k]
+            is_pdf = ecat == pdf_cat or tcat == pdf_cat
+            if is_pdf and size[k] == size[k] and size[k] < tiny_pdf:
+                out[m, base + 7] += 1
+            if size[k] == size[k]:
+                total += size[k]
+            if _has_flag(name_data, na, nb, flags, F_BIDI):
+                out[m, base + 9] += 1
+            if eb == ea:
+                out[m, base + 10] += 1
+        for k in range(mem_off[m], mem_off[m + 1]):
+            cat = _ext_category(mem_val_data, mem_val_off[k], mem_val_off[k + 1], ext_keys, ext_values)
+            if cat >= 0 and risky[cat]:
+                out[m, base + 6] += 1
+        out[m, base + 8] = total / 1024.0
+
+
+# ---------------------------------------------------------------- headers
+
+
+@njit(cache=True)
+def _auth(res_off, res_data, pass_col, dom_off, dom_data, sender_off, sender_data, m, fail_w, softfail_w,
+          count_softfail, out, col):
+    a, b = res_off[m], res_off[m + 1]
+    if b <= a:
+        out[m, col] = NAN
+        out[m, col + 1] = NAN
+    else:
+        out[m, col] = pass_col[m]
+        fail = _scheme_is(res_data, a, b, fail_w) or (count_softfail and _scheme_is(res_data, a, b, softfail_w))
+        out[m, col + 1] = 1.0 if fail else 0.0
+
+
+@njit(cache=True)
+def _reply_prefix(data, a, b, words):
+    """Index of the word in words that the subject starts with, followed by ':' (-1: none)."""
+    while a < b and (data[a] == 32 or data[a] == 9):
+        a += 1
+    for w in range(len(words)):
+        word = words[w]
+        n = word.shape[0]
+        if b - a > n and data[a + n] == 58:
+            ok = True
+            for k in range(n):
+                if lower(data[a + k]) != word[k]:
+                    ok = False
+                    break
+            if ok:
+                return w
+    return -1
+
+
+@njit(cache=True)
+def _msgid_domain(data, a, b):
+    at = -1
+    for i in range(a, b):
+        if data[i] == 64:
+            at = i
+    if at < 0:
+        return -1, -1
+    e = at + 1
+    while e < b and data[e] != 62 and data[e] != 32:
+        e += 1
+    return at + 1, e
+
+
+@njit(cache=True)
+def _has_tz(data, a, b):
+    for i in range(a, b - 4):
+        if (data[i] == 43 or data[i] == 45) and is_digit(data[i + 1]) and is_digit(data[i + 2]) and \
+                is_digit(data[i + 3]) and is_digit(data[i + 4]):
+            return True
+    return False
+
+
+@njit(cache=True)
+def _starts_with_ci(data, a, b, word):
+    while a < b and (data[a] == 32 or data[a] == 9):
+        a += 1
+    n = word.shape[0]
+    if b - a < n:
+        return False
+    for k in range(n):
+        if lower(data[a + k]) != word[k]:
+            return False
+    return True
+
+
+@njit(cache=True)
+def header_kernel(sender_root_off, sender_root_data, sender_email_off, sender_email_data, disp_off, disp_data,
+                  spf_off, spf_data, spf_pass, spf_dom_off, spf_dom_data,
+                  dkim_off, dkim_data, dkim_pass, dkim_dom_off, dkim_dom_data,
+                  dmarc_off, dmarc_data, dmarc_pass, dmarc_dom_off, dmarc_dom_data,
+                  rt_off, rt_root_off, rt_root_data, rp_root_off, rp_root_data, sh_off, sh_data,
+                  mid_off, mid_data, date, draw_off, draw_data, hop_off, hop_time,
+                  mailer_off, mailer_data, m_class, m_table, m_out, m_link, m_next, m_len, m_label, n_mailer,
+                  lid_off, lunsub_off, lpost_off, prec_off, prec_data,
+                  f_off, fname_off, fname_data, fval_off, fval_data, name_keys, name_codes,
+                  irt_off, ref_off, subj_off, subj_data, reply_words, fwd_words,
+                  to_off, to_em_off, to_em_data, cc_off, cc_em_off, cc_em_data, bcc_off, defect_off,
+                  tld_keys, words, out):
+    """Fills the headers block; column order is headers.SIGNALS."""
+    fail_w, softfail_w, bulk_w, list_w, junk_w, high_w, urgent_w = words
+    n_msg = sender_root_off.shape[0] - 1
+    buf = np.empty(4096, dtype=np.uint8)
+    fam = np.zeros(n_mailer, dtype=np.int64)
+    for m in range(n_msg):
+        sra, srb = sender_root_off[m], sender_root_off[m + 1]
+        has_root = srb > sra
+        _auth(spf_off, spf_data, spf_pass, spf_dom_off, spf_dom_data, sender_root_off, sender_root_data, m,
+              fail_w, softfail_w, True, out, 0)
+        _auth(dkim_off, dkim_data, dkim_pass, dkim_dom_off, dkim_dom_data, sender_root_off, sender_root_data, m,
+              fail_w, softfail_w, False, out, 2)
+        _auth(dmarc_off, dmarc_data, dmarc_pass, dmarc_dom_off, dmarc_dom_data, sender_root_off, sender_root_data,
+              m, fail_w, softfail_w, False, out, 4)
+        a, b = spf_dom_off[m], spf_dom_off[m + 1]
+        out[m, 6] = NAN if (b <= a or not has_root) else \
+            (1.0 if same_org(spf_dom_data, a, b, sender_root_data, sra, srb) else 0.0)
+        a, b = dkim_dom_off[m], dkim_dom_off[m + 1]
+        out[m, 7] = NAN if (b <= a or not has_root) else \
+            (1.0 if same_org(dkim_dom_data, a, b, sender_root_data, sra, srb) else 0.0)
+        # reply-to and return-path
+        n_rt = rt_off[m + 1] - rt_off[m]
+        out[m, 8] = n_rt
+        if n_rt == 0 or not has_root:
+            out[m, 9] = NAN
+        else:
+            mismatch = 0.0
+            for k in range(rt_off[m], rt_off[m + 1]):
+                if not bytes_equal(rt_root_data, rt_root_off[k], rt_root_off[k + 1], sender_root_data, sra, srb):
+                    mismatch = 1.0
+            out[m, 9] = mismatch
+        a, b = rp_root_off[m], rp_root_off[m + 1]
+        out[m, 10] = NAN if (b <= a or not has_root) else \
+            (0.0 if bytes_equal(rp_root_data, a, b, sender_root_data, sra, srb) else 1.0)
+        a, b = sh_off[m], sh_off[m + 1]
+        out[m, 11] = NAN if b <= a else \
+            (0.0 if bytes_equal(sh_data, a, b, sender_email_data, sender_email_off[m], sender_email_off[m + 1])
+             else 1.0)
+        # display name
+        da, db = disp_off[m], disp_off[m + 1]
+        has_addr = 0.0
+        for i in range(da + 1, db - 1):
+            if disp_data[i] == 64 and is_alnum(disp_data[i - 1]) and is_alnum(disp_data[i + 1]):
+                has_addr = 1.0
+                break
+        out[m, 12] = has_addr
+        ta, tb = find_domain_token(disp_data, da, db, tld_keys)
+        out[m, 13] = 1.0 if ta >= 0 else 0.0
+        if ta < 0 or not has_root:
+            out[m, 14] = NAN
+        else:
+            out[m, 14] = 0.0 if same_org(disp_data, ta, tb, sender_root_data, sra, srb) else 1.0
+        # message-id
+        a, b = mid_off[m], mid_off[m + 1]
+        out[m, 15] = 1.0 if b <= a else 0.0
+        ma, mb = _msgid_domain(mid_data, a, b)
+        if ma < 0 or mb <= ma or not has_root:
+            out[m, 16] = NAN
+        else:
+            out[m, 16] = 0.0 if same_org(mid_data, ma, mb, sender_root_data, sra, srb) else 1.0
+        # date and hops
+        a, b = draw_off[m], draw_off[m + 1]
+        out[m, 17] = 1.0 if b <= a else 0.0
+        out[m, 18] = 1.0 if (b > a and date[m] != date[m]) else 0.0
+        out[m, 19] = 1.0 if (b > a and not _has_tz(draw_data, a, b)) else 0.0
+        first = np.nan
+        lo_t = np.inf
+        hi_t = -np.inf
+        n_t = 0
+        for k in range(hop_off[m], hop_off[m + 1]):
+            tk = hop_time[k]
+            if tk == tk:
+                if n_t == 0:
+                    first = tk
+                n_t += 1
+                lo_t = min(lo_t, tk)
+                hi_t = max(hi_t, tk)
+        skew = (first - date[m]) / 3600.0
+        out[m, 20] = skew
+        out[m, 21] = NAN if skew != skew else (1.0 if skew < -1.0 else 0.0)
+        out[m, 22] = hop_off[m + 1] - hop_off[m]
+        out[m, 23] = (hi_t - lo_t) / 3600.0 if n_t >= 2 else NAN
+        # mailer
+        a, b = mailer_off[m], mailer_off[m + 1]
+        out[m, 24] = 1.0 if b > a else 0.0
+        fam[:] = 0
+        n = 0
+        for i in range(a, min(b, a + buf.shape[0])):
+            buf[n] = lower(mailer_data[i])
+            n += 1
+        ac_scan(buf, n, m_class, m_table, m_out, m_link, m_next, m_len, m_label, True, fam)
+        any_family = False
+        for f in range(n_mailer):
+            out[m, 25 + f] = 1.0 if fam[f] > 0 else 0.0
+            if fam[f] > 0:
+                any_family = True
+        c = 25 + n_mailer
+        out[m, c] = 1.0 if (b > a and not any_family) else 0.0
+        # list and bulk
+        out[m, c + 1] = 1.0 if lid_off[m + 1] > lid_off[m] else 0.0
+        out[m, c + 2] = 1.0 if lunsub_off[m + 1] > lunsub_off[m] else 0.0
+        out[m, c + 3] = 1.0 if lpost_off[m + 1] > lpost_off[m] else 0.0
+        a, b = prec_off[m], prec_off[m + 1]
+        out[m, c + 4] = 1.0 if (_starts_with_ci(prec_data, a, b, bulk_w) or _starts_with_ci(prec_data, a, b, list_w)
+                                or _starts_with_ci(prec_data, a, b, junk_w)) else 0.0
+        bulk = 0
+        high = 0.0
+        php = 0.0
+        for k in range(f_off[m], f_off[m + 1]):
+            code = map_get(fnv(fname_data, fname_off[k], fname_off[k + 1]), name_keys, name_codes, 0)
+            if code == 0:
+                continue
+            va, vb = fval_off[k], fval_off[k + 1]
+            if code == 1:
+                bulk += 1
+            elif code == 2:
+                while va < vb and fval_data[va] == 32:
+                    va += 1
+                if va < vb and (fval_data[va] == 49 or fval_data[va] == 50):
+                    high = 1.0
+            elif code == 3:
+                if _starts_with_ci(fval_data, va, vb, high_w):
+                    high = 1.0
+            elif code == 4:
+                if _starts_with_ci(fval_data, va, vb, urgent_w):
+                    high = 1.0
+            elif code == 5:
+                php = 1.0
+        out[m, c + 5] = bulk
+        out[m, c + 6] = high
+        out[m, c + 7] = php
+        # threading
+        has_irt = irt_off[m + 1] > irt_off[m]
+        n_ref = ref_off[m + 1] - ref_off[m]
+        out[m, c + 8] = 1.0 if has_irt else 0.0
+        out[m, c + 9] = n_ref
+        sa, sb = subj_off[m], subj_off[m + 1]
+        is_reply = _reply_prefix(subj_data, sa, sb, reply_words) >= 0
+        out[m, c + 10] = 1.0 if is_reply else 0.0
+        out[m, c + 11] = 1.0 if _reply_prefix(subj_data, sa, sb, fwd_words) >= 0 else 0.0
+        out[m, c + 12] = 1.0 if (is_reply and not has_irt and n_ref == 0) else 0.0
+        # recipients
+        n_to = to_off[m + 1] - to_off[m]
+        n_cc = cc_off[m + 1] - cc_off[m]
+        out[m, c + 13] = n_to
+        out[m, c + 14] = n_cc
+        out[m, c + 15] = bcc_off[m + 1] - bcc_off[m]
+        out[m, c + 16] = 1.0 if n_to + n_cc == 0 else 0.0
+        ea, eb = sender_email_off[m], sender_email_off[m + 1]
+        self_sent = 0.0
+        if eb > ea:
+            for k in range(to_off[m], to_off[m + 1]):
+                if bytes_equal(to_em_data, to_em_off[k], to_em_off[k + 1], sender_email_data, ea, eb):
+                    self_sent = 1.0
+            for k in range(cc_off[m], cc_off[m + 1]):
+                if bytes_equal(cc_em_data, cc_em_off[k], cc_em_off[k + 1], sender_email_data, ea, eb):
+                    self_sent = 1.0
+        out[m, c + 17] = self_sent
+        out[m, c + 18] = f_off[m + 1] - f_off[m]
+        out[m, c + 19] = defect_off[m + 1] - defect_off[m]
+        out[m, c + 20] = 1.0 if eb <= ea else 0.0
+
+
+# ---------------------------------------------------------------- identity
+
+
+@njit(cache=True)
+def _label_end(root_data, ra, rb, tld_data, ta, tb):
+    """End of the registrable label inside root data[ra:rb] (before "." + tld)."""
+    n = tb - ta
+    if n > 0 and rb - ra > n + 1 and root_data[rb - n - 1] == 46:
+        ok = True
+        for k in range(n):
+            if root_data[rb - n + k] != tld_data[ta + k]:
+                ok = False
+                break
+        if ok:
+            return rb - n - 1
+    for i in range(ra, rb):
+        if root_data[i] == 46:
+            return i
+    return rb
+
+
+@njit(cache=True)
+def name_key_into(data, a, b, fold, flags, buf, spaces):
+    """A display name's comparison key (orgtables.name_key) into buf; without spaces when not spaces."""
+    n = 0
+    pending = False
+    i = a
+    while i < b and n < buf.shape[0] - 8:
+        cp, i = decode(data, i, b)
+        if cp < 0:
+            break
+        f = np.int64(fold[cp]) if cp < 0x10000 else cp
+        keep = (f < 128 and is_alnum(f)) or (128 <= f < 0x10000 and (flags[f] & F_ALPHA) != 0)
+        if keep:
+            if pending and spaces and n > 0:
+                buf[n] = 32
+                n += 1
+            pending = False
+            n = emit_utf8(f, buf, n)
+        else:
+            pending = True
+    return n
+
+
+@njit(cache=True)
+def _close(dist, skel_equal, n):
+    """Look-alike threshold on skeletons: equal, or 1 edit for 4+ bytes, or 2 edits for 8+."""
+    return skel_equal or (dist <= 1 and n >= 4) or (dist <= 2 and n >= 8)
+
+
+@njit(cache=True)
+def identity_kernel(dom_off, dom_data, root_off, root_data, tld_off, tld_data, email_off, email_data,
+                    local_off, local_data, disp_off, disp_data,
+                    rt_off, rt_dom_off, rt_dom_data, rt_root_off, rt_root_data, rp_dom_off, rp_dom_data,
+                    to_off, to_em_off, to_em_data, cc_off, cc_em_off, cc_em_data,
+                    tenant_of, fold, flags, free_keys, free_extra, stld_keys, stld_extra,
+                    has_own, own_keys, own_tenant_off, own_label_off, own_label_data,
+                    brand_enabled, brand_key_off, brand_key_data, legit_keys,
+                    b_class, b_table, b_out, b_link, b_next, b_label,
+                    has_vips, vip_tenant_off, vip_key_off, vip_key_data, vip_address_keys, finance_keys,
+                    has_finance, cap, out):
+    """Fills the identity block; column order is identity.SIGNALS."""
+    n_msg = dom_off.shape[0] - 1
+    n_brand = brand_key_off.shape[0] - 1
+    # skeletons of brand keys and own labels, once per call
+    bsk = np.empty(max(1, brand_key_data.shape[0] * 2 + 16), dtype=np.uint8)
+    bsk_off = np.zeros(n_brand + 1, dtype=np.int64)
+    tmp = np.empty(4096, dtype=np.uint8)
+    for b in range(n_brand):
+        n = skeleton_into(brand_key_data, brand_key_off[b], brand_key_off[b + 1], fold, tmp)
+        bsk[bsk_off[b]:bsk_off[b] + n] = tmp[:n]
+        bsk_off[b + 1] = bsk_off[b] + n
+    n_own = own_label_off.shape[0] - 1
+    osk = np.empty(max(1, own_label_data.shape[0] * 2 + 16), dtype=np.uint8)
+    osk_off = np.zeros(n_own + 1, dtype=np.int64)
+    for o in range(n_own):
+        n = skeleton_into(own_label_data, own_label_off[o], own_label_off[o + 1], fold, tmp)
+        osk[osk_off[o]:osk_off[o] + n] = tmp[:n]
+        osk_off[o + 1] = osk_off[o] + n
+    skel = np.empty(4096, dtype=np.uint8)
+    row = np.empty(4096, dtype=np.int64)
+    dkey = np.empty(1024, dtype=np.uint8)
+    dflat = np.empty(1024, dtype=np.uint8)
+    bhits = np.zeros(max(1, n_brand), dtype=np.uint8)
+    for m in range(n_msg):
+        t = tenant_of[m]
+        da, db = dom_off[m], dom_off[m + 1]
+        ra, rb = root_off[m], root_off[m + 1]
+        has_dom = db > da
+        has_root = rb > ra
+        rh = fnv(root_data, ra, rb)
+        # lists and shape of the sender domain
+        if has_dom:
+            out[m, 0] = 1.0 if domain_in_set(dom_data, da, db, free_keys, free_extra, t) else 0.0
+            la = _last_label(dom_data, da, db)
+            lh = fnv(dom_data, la, db)
+            out[m, 3] = 1.0 if (in_set(lh, stld_keys) or in_set(salt(lh, t), stld_extra)) else 0.0
+            idn = contains(dom_data, da, db, XN)
+            for i in range(da, db):
+                if dom_data[i] >= 0x80:
+                    idn = True
+            out[m, 4] = 1.0 if idn else 0.0
+            out[m, 5] = 1.0 if _has_confusable(dom_data, da, db, flags) else 0.0
+            out[m, 6] = count_byte(dom_data, da, db, 45)
+            digits = 0
+            for i in range(da, db):
+                if is_digit(dom_data[i]):
+                    digits += 1
+            out[m, 7] = digits
+            out[m, 8] = db - da
+            out[m, 9] = (count_byte(dom_data, da, db, 46) - count_byte(root_data, ra, rb, 46)) if has_root else NAN
+        else:
+            for j in (0, 3, 4, 5, 6, 7, 8, 9):
+                out[m, j] = NAN
+        # reply-to / return-path on free mail while the sender is elsewhere
+        if rt_off[m + 1] == rt_off[m]:
+            out[m, 1] = NAN
+        else:
+            v = 0.0
+            for k in range(rt_off[m], rt_off[m + 1]):
+                if domain_in_set(rt_dom_data, rt_dom_off[k], rt_dom_off[k + 1], free_keys, free_extra, t) and \
+                        not bytes_equal(rt_root_data, rt_root_off[k], rt_root_off[k + 1], root_data, ra, rb):
+                    v = 1.0
+            out[m, 1] = v
+        a, b = rp_dom_off[m], rp_dom_off[m + 1]
+        out[m, 2] = NAN if b <= a else (1.0 if domain_in_set(rp_dom_data, a, b, free_keys, free_extra, t) else 0.0)
+        la, lb = local_off[m], local_off[m + 1]
+        out[m, 10] = lb - la
+        if lb > la:
+            digits = 0
+            for i in range(la, lb):
+                if is_digit(local_data[i]):
+                    digits += 1
+            out[m, 11] = digits / (lb - la)
+        else:
+            out[m, 11] = NAN
+        out[m, 12] = 1.0 if disp_off[m + 1] == disp_off[m] else 0.0
+        # own domains
+        lab_end = _label_end(root_data, ra, rb, tld_data, tld_off[m], tld_off[m + 1]) if has_root else ra
+        n_skel = skeleton_into(root_data, ra, lab_end, fold, skel) if has_root else 0
+        is_own = has_root and in_set(salt(rh, t), own_keys)
+        if not has_own[t] or not has_root:
+            for j in range(13, 18):
+                out[m, j] = NAN
+        else:
+            out[m, 13] = 1.0 if is_own else 0.0
+            if is_own:
+                out[m, 14] = NAN
+                out[m, 15] = 0.0
+                out[m, 16] = 0.0
+                out[m, 17] = 0.0
+            else:
+                best = cap
+                look = False
+                skel_eq = False
+                swap = False
+                for o in range(own_tenant_off[t], own_tenant_off[t + 1]):
+                    d = edit_distance(skel, 0, n_skel, osk, osk_off[o], osk_off[o + 1], cap, row)
+                    best = min(best, d)
+                    eq = bytes_equal(skel, 0, n_skel, osk, osk_off[o], osk_off[o + 1])
+                    raw_eq = bytes_equal(root_data, ra, lab_end, own_label_data, own_label_off[o], own_label_off[o + 1])
+                    if eq and not raw_eq:
+                        skel_eq = True
+                    if raw_eq:
+                        swap = True
+                    if _close(d, eq, osk_off[o + 1] - osk_off[o]):
+                        look = True
+                out[m, 14] = best
+                out[m, 15] = 1.0 if look else 0.0
+                out[m, 16] = 1.0 if skel_eq else 0.0
+                out[m, 17] = 1.0 if swap else 0.0
+        # brands
+        legit = has_root and in_set(salt(rh, t), legit_keys)
+        if not has_root:
+            for j in range(18, 24):
+                out[m, j] = NAN
+        else:
+            out[m, 18] = 1.0 if legit else 0.0
+            if legit:
+                out[m, 19] = NAN
+                out[m, 20] = 0.0
+                out[m, 21] = 0.0
+                out[m, 22] = 0.0
+                out[m, 23] = 0.0
+            else:
+                best = cap
+                look = False
+                skel_eq = False
+                swap = False
+                for b in range(n_brand):
+                    if not brand_enabled[t, b]:
+                        continue
+                    d = edit_distance(skel, 0, n_skel, bsk, bsk_off[b], bsk_off[b + 1], cap, row)
+                    best = min(best, d)
+                    eq = bytes_equal(skel, 0, n_skel, bsk, bsk_off[b], bsk_off[b + 1])
+                    raw_eq = bytes_equal(root_data, ra, lab_end, brand_key_data, brand_key_off[b], brand_key_off[b + 1])
+                    if eq and not raw_eq:
+                        skel_eq = True
+                    if raw_eq:
+                        swap = True
+                    if _close(d, eq, bsk_off[b + 1] - bsk_off[b]):
+                        look = True
+                out[m, 19] = best
+                out[m, 20] = 1.0 if look else 0.0
+                out[m, 21] = 1.0 if skel_eq else 0.0
+                out[m, 22] = 1.0 if swap else 0.0
+                bhits[:] = 0
+                ac_any(dom_data, da, db, b_class, b_table, b_out, b_link, b_next, b_label, bhits)
+                inside = False
+                for b in range(n_brand):
+                    if bhits[b] and brand_enabled[t, b] and not bytes_equal(
+                            root_data, ra, lab_end, brand_key_data, brand_key_off[b], brand_key_off[b + 1]):
+                        inside = True
+                out[m, 23] = 1.0 if inside else 0.0
+        # display name: brands and VIPs
+        pa, pb = disp_off[m], disp_off[m + 1]
+        nk = name_key_into(disp_data, pa, pb, fold, flags, dkey, True)
+        named = False
+        for b in range(n_brand):
+            if not brand_enabled[t, b]:
+                continue
+            ka, kb = brand_key_off[b], brand_key_off[b + 1]
+            kn = kb - ka
+            for i in range(0, nk - kn + 1):
+                if i > 0 and dkey[i - 1] != 32:
+                    continue
+                e = i + kn
+                if e < nk and not (dkey[e] == 32 or is_digit(dkey[e])):
+                    continue
+                ok = True
+                for k in range(kn):
+                    if dkey[i + k] != brand_key_data[ka + k]:
+                        ok = False
+                        break
+                if ok:
+                    named = True
+                    break
+            if named:
+                break
+        out[m, 24] = 1.0 if named else 0.0
+        out[m, 25] = 1.0 if (named and not legit) else 0.0
+        ea, eb = email_off[m], email_off[m + 1]
+        eh = fnv(email_data, ea, eb)
+        if not has_vips[t] or nk == 0:
+            out[m, 26] = NAN
+            out[m, 27] = NAN if not has_vips[t] else 0.0
+            out[m, 28] = NAN if not has_vips[t] else 0.0
+        else:
+            nf = 0
+            for i in range(nk):
+                if dkey[i] != 32:
+                    dflat[nf] = dkey[i]
+                    nf += 1
+            best = cap
+            match = False
+            for v in range(vip_tenant_off[t], vip_tenant_off[t + 1]):
+                va, vb = vip_key_off[v], vip_key_off[v + 1]
+                d = edit_distance(dflat, 0, nf, vip_key_data, va, vb, cap, row)
+                best = min(best, d)
+                vn = vb - va
+                if d == 0 or (d <= 1 and vn >= 6):
+                    match = True
+                elif vn >= 6:
+                    for i in range(0, nf - vn + 1):
+                        ok = True
+                        for k in range(vn):
+                            if dflat[i + k] != vip_key_data[va + k]:
+                                ok = False
+                                break
+                        if ok:
+                            match = True
+                            break
+            out[m, 26] = best
+            out[m, 27] = 1.0 if match else 0.0
+            external = not in_set(salt(eh, t), vip_address_keys) and not is_own
+            out[m, 28] = 1.0 if (match and external) else 0.0
+        # recipients who are VIPs or finance staff
+        n_vip = 0
+        n_fin = 0
+        for k in range(to_off[m], to_off[m + 1]):
+            h = fnv(to_em_data, to_em_off[k], to_em_off[k + 1])
+            if in_set(salt(h, t), vip_address_keys):
+                n_vip += 1
+            if in_set(salt(h, t), finance_keys):
+                n_fin += 1
+        for k in range(cc_off[m], cc_off[m + 1]):
+            h = fnv(cc_em_data, cc_em_off[k], cc_em_off[k + 1])
+            if in_set(salt(h, t), vip_address_keys):
+                n_vip += 1
+            if in_set(salt(h, t), finance_keys):
+                n_fin += 1
+        out[m, 29] = n_vip if has_vips[t] else NAN
+        out[m, 30] = n_fin if has_finance[t] else NAN
+        # own From with a Reply-To elsewhere
+        if not has_own[t] or not has_root:
+            out[m, 31] = NAN
+        else:
+            v = 0.0
+            if is_own:
+                for k in range(rt_off[m], rt_off[m + 1]):
+                    h = fnv(rt_root_data, rt_root_off[k], rt_root_off[k + 1])
+                    if not in_set(salt(h, t), own_keys):
+                        v = 1.0
+            out[m, 31] = v

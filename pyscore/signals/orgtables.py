@@ -86,6 +86,7 @@ class OrgTables:
     vip_key_data: np.ndarray
     vip_address_keys: np.ndarray  # salted VIP addresses
     finance_keys: np.ndarray  # salted finance staff addresses
+    has_finance: np.ndarray  # uint8 [tenants]
 
 
 def _brands_of(config: TenantConfig) -> dict[str, tuple[str, ...]]:
@@ -165,6 +166,7 @@ def build_org_tables(configs: tuple[TenantConfig, ...]) -> OrgTables:
         vip_key_data=vip_key_data,
         vip_address_keys=arr(vip_addresses),
         finance_keys=arr(finance),
+        has_finance=np.array([bool(c.finance_staff) for c in configs], dtype=np.uint8),
     )
 
 
