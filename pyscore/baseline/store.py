@@ -164,7 +164,7 @@ class BaselineStore:
             raise FileNotFoundError(f"no baseline store at {path} (missing {path / 'baseline.snap'})")
         try:
             core = _core.BaselineStore.open(str(path), create, read_only, half_life_days * SECONDS_PER_DAY, sync)
-        except _core.CoreError as exc:
+        except RuntimeError as exc:  # _core.CoreError, or a RuntimeError from the core
             raise BaselineStoreError(str(exc)) from None
         return cls(core, path)
 
