@@ -7,7 +7,7 @@
     compiled.rules[j]                                    # RuleMeta: name, id, category, severity, mode
 """
 
-from pyscore.rules.runtime import CompiledRules, RuleMeta
 from pyscore.rules.ruleset import PACK_DIR, Rule, RuleError, RuleSet
+from pyscore.rules.runtime import CompiledRules, RuleMeta
 
 __all__ = ["PACK_DIR", "CompiledRules", "Rule", "RuleError", "RuleMeta", "RuleSet"]

@@ -224,7 +224,14 @@ class Checker:
 
     def _quantifier(self, node: ast.Call) -> object:
         self._arity(node, 2, 2)
-        lst = self.expect_list(node.args[0], f"argument 1 of {node.name}()")
+        first = node.args[0]
+        if isinstance(first, ast.ListRef):  # any($list, ...) / all($list, ...): '.' is each value
+            if node.name not in ("any", "all"):
+                raise self.fail(first, f"${first.name} may be read by any() and all(), not {node.name}()")
+            if first.name not in self.catalog.lists:
+                raise self.fail(first, f"unknown list ${first.name}{_nearest(first.name, self.catalog.lists)}")
+            first.ty = ListTy(STR)
+        lst = first.ty if isinstance(first, ast.ListRef) else self.expect_list(first, f"argument 1 of {node.name}()")
         if lst.distinct and (node.name in ("filter", "map") or isinstance(lst.elem, RecordTy)):
             raise self.fail(node.args[0], "distinct(...) of records may only be counted with length(); "
                             "use distinct(map(...)) to test its values")

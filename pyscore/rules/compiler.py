@@ -388,12 +388,26 @@ class Compiler:
             return self.node(CMP, CMP_CODES["=="], kids=[ref, ref])
         return self.bool_present(ref)
 
+    def over_named_list(self, node, combine) -> tuple[str, int]:
+        """any/all over a $list: the condition once per value, joined with or/and."""
+        preds = []
+        for item in self.lists[node.args[0].name]:
+            value = ListVal(-1, [], ("str", ("const", item)))
+            preds.append(self.within(value, node.args[1])[1])
+        if not preds:
+            return ("bool", self.node(FALSE))
+        return ("bool", combine(preds))
+
     def _fn_any(self, node):
+        if isinstance(node.args[0], ast.ListRef):
+            return self.over_named_list(node, self.or_)
         lst = self.list_(node.args[0])
         pred = self.within(lst, node.args[1])[1]
         return ("bool", self.node(ANY, lst.level, kids=[*self.distinct_filters(lst, node), pred]))
 
     def _fn_all(self, node):
+        if isinstance(node.args[0], ast.ListRef):
+            return self.over_named_list(node, self.and_)
         lst = self.list_(node.args[0])
         pred = self.within(lst, node.args[1])[1]
         filters = self.distinct_filters(lst, node)

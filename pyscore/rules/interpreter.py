@@ -81,6 +81,9 @@ class Interpreter:
             return list(self.row["lists"][node.path])
         return self.row["fields"][node.path]
 
+    def _listref(self, node):
+        return list(self.lists[node.name])
+
     def _elemfield(self, node):
         elem = self.elems[-1]
         return elem if node.path == "" else elem[node.path]

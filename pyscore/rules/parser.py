@@ -6,7 +6,7 @@ Grammar (lowest precedence first)::
     and     := unary ("and" unary)*
     unary   := "not" unary | compare
     compare := postfix [("==" | "!=" | "<" | "<=" | ">" | ">=") postfix
-                        | ("in" | "in~") postfix
+                        | ["not"] ("in" | "in~") postfix
                         | "is" ["not"] "null"]
     postfix := primary ("." ident)*
     primary := literal | "(" expr ["," expr]* ")" | $list | "." [path] | path ["(" args ")"]
@@ -162,6 +162,11 @@ class _Parser:
         if tok.kind == "op" and tok.text in _COMPARISONS:
             self.advance()
             return Compare(tok.line, tok.column, tok.text, left, self.postfix())
+        negated = tok.kind == "keyword" and tok.text == "not" and (
+            self.tokens[self.i + 1].text in ("in", "in~") and self.tokens[self.i + 1].kind in ("keyword", "op"))
+        if negated:  # x not in (...) is not (x in (...))
+            self.advance()
+            tok = self.tok
         if (tok.kind == "keyword" and tok.text == "in") or (tok.kind == "op" and tok.text == "in~"):
             self.advance()
             right = self.postfix()
@@ -169,7 +174,8 @@ class _Parser:
                 right = Tuple(right.line, right.column, [right])
             if not isinstance(right, Tuple | ListRef):
                 raise RuleSyntaxError("expected a tuple (...) or a $list after 'in'", right.line, right.column)
-            return In(tok.line, tok.column, left, right, tok.text == "in~")
+            node = In(tok.line, tok.column, left, right, tok.text == "in~")
+            return Not(tok.line, tok.column, node) if negated else node
         if tok.kind == "keyword" and tok.text == "is":
             self.advance()
             negated = self.at("keyword", "not")

@@ -81,6 +81,7 @@ class RuleTest:
     message: object  # raw text, MDM mapping or a Path
     signals: dict[str, float] = field(default_factory=dict)
     description: str = ""
+    lists: dict[str, tuple[str, ...]] = field(default_factory=dict)  # named-list overrides (tenant lists)
 
 
 @dataclass
@@ -280,7 +281,7 @@ def _tests(raw, path: Path, fail) -> list[RuleTest]:
     for i, item in enumerate(raw):
         if not isinstance(item, dict) or item.get("expect") not in ("match", "no_match"):
             raise fail(f"test {i + 1}: needs expect: match | no_match", "tests")
-        unknown = set(item) - {"expect", "message", "file", "signals", "description"}
+        unknown = set(item) - {"expect", "message", "file", "signals", "description", "lists"}
         if unknown:
             raise fail(f"test {i + 1}: unknown key {sorted(unknown)[0]!r}", "tests")
         if ("message" in item) == ("file" in item):
@@ -291,6 +292,10 @@ def _tests(raw, path: Path, fail) -> list[RuleTest]:
         signals = item.get("signals", {})
         if not isinstance(signals, dict):
             raise fail(f"test {i + 1}: signals must map names to numbers", "tests")
+        lists = item.get("lists", {})
+        if not isinstance(lists, dict) or not all(isinstance(v, list) for v in lists.values()):
+            raise fail(f"test {i + 1}: lists must map list names to lists of strings", "tests")
         tests.append(RuleTest(item["expect"], message, {str(k): float(v) for k, v in signals.items()},
-                              str(item.get("description", ""))))
+                              str(item.get("description", "")),
+                              {str(k): tuple(str(x) for x in v) for k, v in lists.items()}))
     return tests
