@@ -469,6 +469,7 @@ def skeleton_into(data, a, b, fold, buf):
     "vv"->w, "cl"->d, 0->o, 1->l, i->l, 3->e, 5->s, '-' and '_' dropped."""
     n0 = 0
     tmp = buf[buf.shape[0] // 2 :]
+    b = min(b, a + 600)  # reference.LABEL_CAP: the folded label fits half of buf (4096)
     i = a
     while i < b:
         cp, i = decode(data, i, b)

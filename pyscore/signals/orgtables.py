@@ -20,17 +20,33 @@ from pyscore.signals import lists
 from pyscore.signals.tables import Automaton, build_automaton, fnv1a, hash_set, tenant_salted
 from pyscore.signals.tenant import EMPTY_TENANT, TenantConfig, config_for
 
+KEY_LIMIT = 1016  # bytes of a name key (the kernels' buffer)
+
 
 def name_key(name: str) -> str:
-    """A person's name as compared: folded (lower case, look-alikes to Latin), letters and
-    digits only, tokens joined by one space."""
-    fold, _ = lists.char_tables()
-    chars = []
+    """A person's name as compared: folded (lower case, look-alikes to Latin), ASCII letters
+    and digits and other letters kept, every run of anything else one space between tokens."""
+    fold, flags = lists.char_tables()
+    out: list[str] = []
+    size = 0
+    pending = False
     for ch in name:
+        if size >= KEY_LIMIT:
+            break
         cp = ord(ch)
-        f = chr(int(fold[cp])) if cp < 0x10000 else ch
-        chars.append(f if f.isalnum() else " ")
-    return " ".join("".join(chars).split())
+        f = int(fold[cp]) if cp < 0x10000 else cp
+        keep = (f < 128 and chr(f).isascii() and chr(f).isalnum()) or (
+            128 <= f < 0x10000 and int(flags[f]) & lists.F_ALPHA != 0)
+        if keep:
+            if pending and out:
+                out.append(" ")
+                size += 1
+            pending = False
+            out.append(chr(f))
+            size += len(chr(f).encode("utf-8", "replace"))
+        else:
+            pending = True
+    return "".join(out)
 
 
 def domain_label(root: str, tld: str) -> str:
