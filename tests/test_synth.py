@@ -270,7 +270,7 @@ def test_hijack_continues_a_real_earlier_thread(labels, parsed):
         assert _name(msg, "From") in thread_people
         if meta["lookalike_domain"]:
             assert _domain(_addr(msg, "From")) != meta["impersonated"].rsplit("@", 1)[1]
-        assert "wrote:" in _text(msg) or "Sent:" in _text(msg)  # quotes the real message
+        assert re.search(r"(wrote:|Sent:|schrieb|a écrit|escribió)", _text(msg))  # quotes the real message
     assert seen
 
 

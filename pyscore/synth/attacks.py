@@ -417,12 +417,15 @@ def _thread_hijack(ctx: AttackContext, rng: random.Random) -> AttackResult:
         sender = f"{partner.email.split('@')[0]}@{address_domain(dom)}"
         route = _lookalike_route(rng, dom)
     slots = T.base_slots(rng, lang)
-    if rng.random() < 0.65:
+    if lang != "en" or rng.random() < 0.65:  # the link lure is written in English only
         new_bank = _new_bank(rng, lang, None)
         fam = T.BANK_CHANGE.get(lang, T.BANK_CHANGE["en"])
         slots.update(company=th.partner_company or partner.company or partner.domain, inv=f"{rng.randint(10000, 999999)}")
         ask = T.fill(rng.choice(fam["ask"]), slots)
-        body = T.para(T.join_sentences(rng.choice(["Thanks for the update.", "Thank you.", "Noted, thanks.", ""]),
+        thanks = {"de": ["Danke für die Info.", "Vielen Dank.", ""], "fr": ["Merci pour le retour.", "Merci.", ""],
+                  "es": ["Gracias por la información.", "Gracias.", ""]}.get(
+            lang, ["Thanks for the update.", "Thank you.", "Noted, thanks.", ""])
+        body = T.para(T.join_sentences(rng.choice(thanks),
                                        ask[0].upper() + ask[1:]),
                       _bank_text(new_bank, lang), T.fill(rng.choice(fam["pressure"]), slots))
         variant = "payment"
@@ -533,12 +536,14 @@ def _cred_phish(ctx: AttackContext, rng: random.Random, technique: str) -> Attac
                  company=ctx.org_name or ctx.org_domain, q=rng.randint(1, 4))
     slots["file"] = T.fill(rng.choice(T.FILES), slots)
     subject = T.fill(rng.choice(fam["subject"]), slots)
-    body = T.fill(rng.choice(fam["body"]), slots)
+    body = T.vary(T.fill(rng.choice(fam["body"]), slots), rng, ctx.lang)
     cta = rng.choice(fam["cta"])
     from_, route = _cred_sender(ctx, rng, brand)
     meta: dict = {"brand": brand, "sender": from_[1]}
     footer = rng.choice([f"{brand} | {ctx.org_name or ctx.org_domain}", f"This message was sent to {ctx.victim.email}.",
-                         f"© {brand}. All rights reserved.", "Do not reply to this automated message.", ""])
+                         f"© {brand}. All rights reserved.", "Do not reply to this automated message.", "",
+                         f"{ctx.org_name or ctx.org_domain} IT", "This is an automated notification.",
+                         f"Sent by {brand} on behalf of {ctx.org_name or ctx.org_domain}.", "Privacy | Terms | Help"])
     if technique == "html_attachment":
         action = _landing(rng, ctx, brand)
         fname = T.fill(rng.choice(["Remittance_{num}.html", "Invoice_{num}.htm", "{file}.html", "Secure_Message.html",
@@ -592,7 +597,8 @@ def _malware(ctx: AttackContext, rng: random.Random, technique: str) -> AttackRe
         elif ext == "xlsm":
             data, ct = documents.xlsx([["Enable content to view"], ["Amount", slots["amount"]]], rng, macro=True), "application/vnd.ms-excel.sheet.macroEnabled.12"
         else:
-            data, ct = documents.vba_project(rng), "application/msword" if ext == "doc" else "application/vnd.ms-excel"
+            data = documents.vba_project(rng, "WordDocument" if ext == "doc" else "Workbook")
+            ct = "application/msword" if ext == "doc" else "application/vnd.ms-excel"
         atts = [Attachment(f"{stem}.{ext}", ct, data)]
     elif technique == "iso_image":
         ext = rng.choice(["iso", "iso", "img"])

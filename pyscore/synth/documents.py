@@ -142,11 +142,15 @@ def _xml_escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def vba_project(rng: random.Random) -> bytes:
-    """An inert OLE2 blob shaped like vbaProject.bin: the magic, a VBA stream name and an
-    auto-run macro's source text, which is what scanners look for."""
-    body = (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(24) + b"\x3e\x00\x03\x00\xfe\xff\x09\x00"
-            + bytes(470) + b"VBA\x00_VBA_PROJECT\x00dir\x00ThisDocument\x00"
+def vba_project(rng: random.Random, host: str = "") -> bytes:
+    """An inert OLE2 blob shaped like vbaProject.bin (or, with ``host`` "WordDocument" or
+    "Workbook", a legacy .doc/.xls with macros): the magic, UTF-16 directory entry names and
+    an auto-run macro's source text, which is what scanners look for."""
+    names = ["Root Entry", *([host, "Macros"] if host else []), "VBA", "dir", "_VBA_PROJECT",
+             "PROJECT", "ThisDocument"]
+    directory = b"".join(n.encode("utf-16-le").ljust(64, b"\x00") + bytes(64) for n in names)
+    body = (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(16) + b"\x3e\x00\x03\x00\xfe\xff\x09\x00"
+            + bytes(478) + directory
             + b"Attribute VB_Name = \"ThisDocument\"\r\nSub AutoOpen()\r\n  Document_Open\r\nEnd Sub\r\n"
             + b"Sub Document_Open()\r\n  Dim s As String\r\n  s = Environ(\"TEMP\")\r\n  "
             + b"Shell \"cmd /c echo \" & s, vbHide\r\nEnd Sub\r\n" + rng.randbytes(64))

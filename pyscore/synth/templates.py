@@ -9,6 +9,7 @@ passwords), so that a detector has to read structure and behaviour, not one phra
 from __future__ import annotations
 
 import random
+import re
 import string
 
 LANGS = ("en", "de", "fr", "es")
@@ -145,7 +146,11 @@ INTERNAL_TOPICS = [
               "Can we push our 1:1 to {day}? I'm double-booked at {time}.",
               "Are you free for a quick call? Want to run something by you.",
               "Here is the agenda for {day}: {project}, hiring, and the {quarter} numbers.",
-              "Do you have a minute? Need your input on {doc} before I send it out."]},
+              "Do you have a minute? Need your input on {doc} before I send it out.",
+              "Are you at your desk? Need a quick word about {project}.",
+              "Are you in the office today? I need a favor with {doc}.",
+              "I'm in meetings all day, so email is best. Can you take care of {doc}?",
+              "Keep this between us for now: we are reorganising the {project} team."]},
     {"subject": ["{quarter} numbers", "{quarter} forecast", "Budget question",
                  "Expense report", "Headcount plan", "{quarter} close"],
      "body": ["The {quarter} forecast is in {doc}. Revenue is up {pct}% but costs are ahead of plan.",
@@ -434,11 +439,24 @@ BANK_CHANGE = {
                 "please update the remittance details for {company} in your vendor master to the account below.",
                 "invoice {inv} for {amount} should be paid to our new account, details below.",
                 "our bank details have been updated. Please use the new account for the open invoices and confirm once changed.",
-                "we are moving our accounts to a new bank. Can you let me know the process to update our details in your system?"],
+                "we are moving our accounts to a new bank. Can you let me know the process to update our details in your system?",
+                "remittances for {company} now go to a different account; the details are listed below.",
+                "our finance team asked me to share the updated account information for your records.",
+                "we switched banks at the end of last month, so the account on file will reject incoming transfers.",
+                "could you route the payment for invoice {inv} to the account below rather than the one on file?",
+                "due to an internal restructuring, payments are now collected through our subsidiary's account below.",
+                "please hold the payment for invoice {inv} until you have updated our banking information.",
+                "the account number on our previous invoices is being closed. Kindly note the replacement below."],
         "pressure": ["Please confirm once updated.", "Kindly send the remittance advice once paid.",
                      "Let me know when the pending invoices will be settled.",
                      "Do not use the previous account as payments to it will be returned.",
-                     "Could you let me know the date of your next payment run?", ""],
+                     "Could you let me know the date of your next payment run?",
+                     "A signed letter on our letterhead can follow if your process needs it.",
+                     "Happy to jump on a call, but email is quickest this week.",
+                     "Please reply to confirm so we can reconcile on our side.",
+                     "Let me know if your team needs a new W-9 or vendor form.",
+                     "We'd appreciate it if the open balance could go out this week.",
+                     "Any payment already in transit will be forwarded, no need to worry.", ""],
     },
     "de": {
         "subject": ["Neue Bankverbindung", "Änderung der Kontodaten", "Rechnung {inv} - neue Zahlungsinformationen"],
@@ -485,9 +503,18 @@ CRED = {
                  "You received a voice message ({n} seconds). Listen to it in the portal.",
                  "Please update your direct deposit information in the payroll portal before {day}.",
                  "As part of our annual security review, all staff must confirm their credentials by {day}.",
-                 "Your session has expired. Sign in again to continue receiving email."],
+                 "Your session has expired. Sign in again to continue receiving email.",
+                 "{person} sent you a secure file via {brand}. The link stays active for {n} days.",
+                 "Your mailbox {email} is scheduled for deactivation {day}. Confirm ownership to keep it.",
+                 "A payment notice for invoice {inv} is waiting for you. Access it with your work account.",
+                 "We could not deliver {n} messages to {email}. Sign in to review and retrieve them.",
+                 "Your multi-factor settings need to be re-registered before {day}.",
+                 "HR has published an updated handbook. Acknowledge it with your company login by {day}.",
+                 "There is a pending wire confirmation that requires your approval in the portal.",
+                 "Your shared drive access will be removed {day} unless you re-validate it."],
         "cta": ["Review now", "Sign in", "View document", "Keep current password", "Verify account",
-                "Open", "Review document", "Release messages", "Listen", "Update now", "Continue"],
+                "Open", "Review document", "Release messages", "Listen", "Update now", "Continue",
+                "Access file", "Confirm", "Open secure message", "Acknowledge", "Retrieve messages"],
     },
     "de": {
         "brands": ["Microsoft 365", "IT-Service", "SharePoint", "DocuSign"],
@@ -620,3 +647,39 @@ COLD_ROLES = ["Account Executive", "Data Engineer", "Office Manager", "Financial
               "Customer Success Manager", "DevOps Engineer", "Marketing Coordinator", "Recruiter"]
 COLD_EVENTS = ["the Supply Chain Summit", "FinOps Live", "the Regional Business Forum",
                "Operations Leaders Day", "the CFO Roundtable"]
+
+
+# --- light paraphrase, applied alike to safe mail and attacks ---------------------------------
+_SWAPS_EN = [
+    ("I'm", "I am"), ("don't", "do not"), ("can't", "cannot"), ("it's", "it is"), ("we're", "we are"),
+    ("I'll", "I will"), ("I've", "I have"), ("let's", "let us"), ("Thanks", "Thank you"),
+    ("asap", "as soon as possible"), ("I need you to", "I'd like you to"), ("Can you", "Could you"),
+    ("let me know", "tell me"), ("quick", "short"), ("today", "before end of day"),
+    ("Please", "Pls"), ("please", "kindly"), ("urgent", "time-sensitive"), ("review", "look over"),
+    ("send", "forward"), ("attached", "enclosed"), ("get back to me", "reply"),
+]
+_SWAP_TABLE = {}
+for _a, _b in _SWAPS_EN:
+    _SWAP_TABLE[_a] = _b
+    _SWAP_TABLE.setdefault(_b, _a)
+_SWAP_RE = re.compile(r"\b(" + "|".join(re.escape(k) for k in sorted(_SWAP_TABLE, key=len, reverse=True)) + r")\b")
+
+
+def vary(text: str, rng: random.Random, lang: str = "en", *, p_swap: float = 0.3, p_typo: float = 0.06) -> str:
+    """Swap phrasings (contractions, synonyms) and now and then slip a typo in, so that the
+    same template rarely yields the same sentence twice."""
+    if lang != "en" or not text:
+        return text
+    out = _SWAP_RE.sub(lambda m: _SWAP_TABLE[m.group(0)] if rng.random() < p_swap else m.group(0), text)
+    if rng.random() < p_typo:
+        words = out.split(" ")
+        idx = [i for i, w in enumerate(words) if len(w) > 4 and w.isalpha()]
+        if idx:
+            i = rng.choice(idx)
+            w = words[i]
+            j = rng.randint(1, len(w) - 2)
+            words[i] = w[:j] + w[j + 1] + w[j] + w[j + 2:]
+            out = " ".join(words)
+    if rng.random() < 0.08 and out.endswith("."):
+        out = out[:-1]
+    return out

@@ -160,8 +160,9 @@ def reply_subject(subject: str, system: str, forward: bool = False) -> str:
 
 
 def compose(rng: random.Random, lang: str, to_first: str, body: str, sig: str, *, greet_p: float = 0.8) -> str:
+    """Greeting, body (lightly paraphrased) and signature, as every human-written message here."""
     g = T.greet(rng, lang, to_first) if rng.random() < greet_p else ""
-    return T.para(g, body, sig)
+    return T.para(g, T.vary(body, rng, lang), sig)
 
 
 def invoice_number(rng: random.Random, vendor: External) -> str:
