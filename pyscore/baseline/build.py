@@ -171,6 +171,7 @@ def aggregates_duckdb(paths: Sequence[str | os.PathLike], half_life_seconds: flo
 
     con = duckdb.connect()
     try:
+        con.execute("SET enable_progress_bar = false")
         con.read_parquet(_check_paths(paths)).create_view("pyscore_raw_events")
         for sql in DUCKDB_VIEWS:
             con.execute(sql)

@@ -97,7 +97,8 @@ def vip_column(events, raw: np.ndarray, tenant_configs: Mapping[str, Any]) -> np
 
 
 def _batch_events(batch: MessageBatch, context: ScoringContext, rows: np.ndarray):
-    sub = batch if len(rows) == len(batch) else _take(batch, rows)
+    identity = len(rows) == len(batch) and bool((rows == np.arange(len(batch))).all())
+    sub = batch if identity else _take(batch, rows)
     return events_from_batch(sub, [context.tenants[i] for i in rows], times=np.asarray(context.times)[rows],
                              tenant_configs=context.tenant_configs)
 
