@@ -6,7 +6,9 @@ the world, simulates each tenant's traffic, injects attacks and writes the datas
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
+import math
 import os
 import random
 import shutil
@@ -35,8 +37,6 @@ TECHNIQUE_WEIGHTS = {
 }
 _MESSAGES_PER_PERSON_WEEK = 18.0  # measured volume of the simulation at scale 1
 _MACHINE_TIMED = {"spam", "graymail", "extortion", "advance_fee"}
-INDEX_COLUMNS = ["message_id", "source", "ref", "label", "category", "technique", "tenant",
-                 "timestamp", "split", "campaign"]
 
 
 @dataclass
@@ -231,15 +231,60 @@ def _write_tables(tmp: Path, rows: list[dict], orgs: list[Org]) -> None:
         "meta": [r["meta"] for r in rows],
     })
     pq.write_table(labels, tmp / "labels.parquet")
-    index = pa.table({
-        "message_id": labels["message_id"], "source": ["synth"] * len(rows), "ref": labels["path"],
-        "label": labels["label"], "category": labels["category"], "technique": labels["technique"],
-        "tenant": labels["tenant"], "timestamp": labels["timestamp"], "split": labels["split"],
-        "campaign": [""] * len(rows),
-    })
-    pq.write_table(index, tmp / "index.parquet")
+    pq.write_table(_index_table(rows), tmp / "index.parquet")
     (tmp / "orgs.json").write_text(json.dumps({"tenants": [o.to_json() for o in orgs]}, indent=1,
                                               ensure_ascii=False), encoding="utf-8")
+
+
+def _index_table(rows: list[dict]):
+    """The dataset contract shared with ``pyscore.datasets`` (see its ``index_schema``)."""
+    import pyarrow as pa
+
+    from pyscore.datasets import index_schema
+
+    schema = index_schema()
+    n = len(rows)
+    cols = {
+        "message_id": [r["message_id"] for r in rows],
+        "header_message_id": [f"<{r['message_id']}>" for r in rows],
+        "source": ["synth"] * n,
+        "ref": [r["path"] for r in rows],
+        "ref_base": ["dataset"] * n,
+        "folder": [r["tenant"] for r in rows],
+        "label": [r["label"] for r in rows],
+        "category": [r["category"] for r in rows],
+        "category_basis": ["injected" if r["technique"] else "source" for r in rows],
+        "technique": [r["technique"] for r in rows],
+        "tenant": [r["tenant"] for r in rows],
+        "era": [r["era"] for r in rows],
+        "timestamp": [r["timestamp"] for r in rows],
+        "split": [r["split"] for r in rows],
+        "campaign": [""] * n,
+        "body_hash": [r["body_hash"] for r in rows],
+        "dup_message_id": [False] * n,
+        "dup_body": [False] * n,
+        "is_duplicate": [False] * n,
+        "sender_email": [r["sender"] for r in rows],
+        "subject": [r["subject"] for r in rows],
+        "defects": [0] * n,  # tests/test_synth.py checks that the parser finds none
+        "exploits": [r["exploits"] for r in rows],
+        "exploits_timestamp": [r["exploits_timestamp"] for r in rows],
+    }
+    return pa.table({k: pa.array(cols[k], type=schema.field(k).type) for k in schema.names}, schema=schema)
+
+
+def _manifest(seed: int, start: dt.date, weeks: int, attack_rate: float, messages: int | None,
+              cutoff: float, rows: list[dict]) -> dict:
+    counts: dict[str, Counter] = {"label": Counter(), "category": Counter(), "split": Counter(),
+                                  "technique": Counter()}
+    for r in rows:
+        for key, counter in counts.items():
+            if r[key]:
+                counter[r[key]] += 1
+    return {"format": "pyscore-dataset/1", "generator": "pyscore.synth", "corpora_dir": "",
+            "seed": seed, "start": start.isoformat(), "weeks": weeks, "attack_rate": attack_rate,
+            "messages_requested": messages, "split": {"method": "time", "test_from": cutoff},
+            "counts": {k: dict(sorted(v.items())) for k, v in counts.items()}}
 
 
 def _prepare_out(out_dir: Path) -> Path:
@@ -272,6 +317,7 @@ def generate(out_dir: str | os.PathLike, *, orgs: int = 1, weeks: int = 8, attac
         cutoff = split_cutoff(start, weeks)
         rows: list[dict] = []
         seen: set[str] = set()
+        times: dict[str, float] = {}
         for i, org in enumerate(world):
             target = None if messages is None else messages // orgs + (1 if i < messages % orgs else 0)
             records, _ = simulate_org(org, seed, start, weeks, attack_rate=attack_rate, target=target)
@@ -286,8 +332,11 @@ def generate(out_dir: str | os.PathLike, *, orgs: int = 1, weeks: int = 8, attac
                 rel = f"messages/{org.tenant}/{n:06d}.eml"
                 with open(tmp / rel, "wb") as fh:
                     fh.write(raw)
-                rows.append(_row(rec, rel, len(raw), cutoff))
+                times[mid] = rec.mail.date.timestamp()
+                rows.append(_row(rec, rel, len(raw), cutoff, times))
         _write_tables(tmp, rows, world)
+        manifest = _manifest(seed, start, weeks, attack_rate, messages, cutoff, rows)
+        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1, sort_keys=True))
         if out_dir.exists():
             out_dir.rmdir()
         os.replace(tmp, out_dir)
@@ -301,11 +350,21 @@ def generate(out_dir: str | os.PathLike, *, orgs: int = 1, weeks: int = 8, attac
                    by_split=dict(Counter(r["split"] for r in rows)), seconds=time.perf_counter() - t0)
 
 
-def _row(rec: Record, rel: str, size: int, cutoff: float) -> dict:
+def _row(rec: Record, rel: str, size: int, cutoff: float, times: dict[str, float]) -> dict:
     ts = rec.mail.date.timestamp()
+    exploits_ts = times.get(rec.meta.get("hijacked", ""), math.nan)
     return {"message_id": rec.mail.message_id, "path": rel, "label": rec.label, "category": rec.category,
             "technique": rec.technique, "tenant": rec.tenant, "timestamp": ts, "direction": rec.direction,
             "split": "test" if ts >= cutoff else "train", "kind": rec.kind, "thread": rec.thread,
             "sender": rec.mail.from_[1], "recipient": rec.mail.to[0][1] if rec.mail.to else "",
-            "in_reply_to": rec.mail.in_reply_to, "size": size,
+            "in_reply_to": rec.mail.in_reply_to, "size": size, "subject": rec.mail.subject,
+            "era": str(rec.mail.date.year), "body_hash": _body_hash(rec.mail),
+            "exploits": rec.meta.get("hijacked", ""), "exploits_timestamp": exploits_ts,
             "meta": json.dumps(rec.meta, sort_keys=True, ensure_ascii=False)}
+
+
+def _body_hash(mail) -> str:
+    from pyscore.datasets import dedup
+
+    atts = tuple(hashlib.sha256(a.data).hexdigest() for a in mail.attachments)
+    return dedup.body_hash(dedup.normalise_text(mail.text), atts, mail.subject)
