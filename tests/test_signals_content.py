@@ -1,0 +1,124 @@
+"""Content signals on hand-written messages: phrases in six languages, adversarial spellings,
+text statistics, phones and money, HTML tricks."""
+
+import math
+
+import pytest
+from _signals_helpers import one
+
+from pyscore.message import Body, Message, Subject
+
+
+def msg(subject: str = "", text: str = "", html: str = "", html_text: str = "") -> Message:
+    return Message(subject=Subject(subject), body=Body(text=text, html_raw=html, html_text=html_text))
+
+
+@pytest.mark.parametrize(("text", "family"), [
+    ("Please verify your account today", "credential"),
+    ("Por favor, verifique sua conta", "credential"),
+    ("Verifique su cuenta hoy", "credential"),
+    ("Bitte bestätigen Sie Ihr Konto", "credential"),
+    ("Bevestig uw account", "credential"),
+    ("Veuillez vérifier votre compte", "credential"),
+    ("Send the wire transfer today", "payment"),
+    ("Our bank details have changed", "payment"),
+    ("Buy 5 Google Play cards", "gift_card"),
+    ("Your invoice is overdue", "invoice"),
+    ("Fatura em atraso", "invoice"),
+    ("Your parcel could not be delivered", "shipping"),
+    ("You have a new voicemail", "voicemail"),
+    ("Jane has shared a document with you", "document_share"),
+    ("I recorded you through your webcam", "extortion"),
+    ("Call our billing team to cancel", "callback"),
+    ("You have won the lottery", "advance_fee"),
+    ("Dear customer,", "generic_greeting"),
+])
+def test_phrase_families_in_each_language(text, family):
+    s = one(msg(text=text))
+    assert s[f"phrase_{family}_count"] >= 1
+    assert s["phrase_family_count"] >= 1
+
+
+def test_phrases_survive_zero_width_cyrillic_and_case():
+    # Cyrillic е and о, a zero-width joiner inside "account", upper case, a line break between words
+    s = one(msg(subject="VЕRIFY  YОUR\nacc\u200dount", text="x"))
+    assert s["subject_phrase_credential"] == 1.0
+    assert s["phrase_credential_count"] == 1.0
+    assert s["subject_invisible_count"] == 1.0
+    assert s["subject_confusable_word_count"] == 2.0  # VЕRIFY and YОUR mix scripts; acc‍ount does not
+
+
+def test_phrase_must_start_a_word():
+    assert one(msg(text="prepayment details"))["phrase_payment_count"] == 0.0  # "payment details" mid-word
+    assert one(msg(text="(payment details)"))["phrase_payment_count"] == 1.0
+    assert one(msg(text="xinvoice"))["phrase_invoice_count"] == 0.0
+    assert one(msg(text="invoices"))["phrase_invoice_count"] == 1.0  # prefixes match inside a word's end
+
+
+def test_every_occurrence_counts_and_subject_flag():
+    s = one(msg(subject="Invoice", text="invoice, INVOICE and Invoice"))
+    assert s["phrase_invoice_count"] == 4.0
+    assert s["subject_phrase_invoice"] == 1.0
+    assert s["subject_phrase_payment"] == 0.0
+
+
+def test_text_statistics():
+    s = one(msg(subject="HELLO world!!", text="Ab1 café \u200b\u202e x"))
+    assert s["subject_length"] == 13
+    assert s["subject_uppercase_ratio"] == pytest.approx(5 / 10)
+    assert s["subject_exclamation_count"] == 2
+    assert s["body_length"] == 13
+    assert s["body_word_count"] == 3
+    assert s["body_zero_width_count"] == 1
+    assert s["body_invisible_count"] == 1
+    assert s["body_bidi_control_count"] == 1
+    assert s["body_non_ascii_ratio"] == pytest.approx(3 / 13)
+    assert s["body_digit_ratio"] == pytest.approx(1 / 13)
+
+
+def test_empty_texts_give_nan_ratios():
+    s = one(msg())
+    assert s["subject_length"] == 0
+    assert math.isnan(s["subject_uppercase_ratio"])
+    assert math.isnan(s["body_non_ascii_ratio"])
+    assert math.isnan(s["html_text_ratio"])
+    assert s["html_present"] == 0
+
+
+def test_phone_numbers_and_callback():
+    s = one(msg(subject="Order 1-800-555-0199", text="Call us at +1 (800) 555 0199 or 555-0100."))
+    assert s["phone_number_count"] == 2  # 555-0100 has too few digits
+    assert s["subject_has_phone"] == 1
+    assert s["callback_with_phone"] == 1
+    # digits split by zero-width characters still read as one number
+    assert one(msg(text="1\u200b800\u200b555\u200b0199"))["phone_number_count"] == 1
+
+
+def test_money_amounts():
+    s = one(msg(text="Pay $ 1,500 or 200 EUR or €99; USD alone and US$ are not amounts; 3 btc"))
+    assert s["money_amount_count"] == 4  # "$ 1", "200 eur", "€99", "3 btc"
+    assert one(msg(text="busd 5"))["money_amount_count"] == 0
+
+
+def test_html_tricks():
+    html = ("<div style='DISPLAY : none'>hidden</div><span style=\"font-size:0px\">x</span>"
+            "<form action=x><input type=\"password\"></form><script>x</script>"
+            "<img src=\"data:image/png;base64,AAAA\"><meta http-equiv=\"refresh\" content=\"0;url=x\">")
+    s = one(msg(html=html, html_text="hidden x"))
+    for family, count in (("hidden", 1), ("tiny_font", 1), ("form", 1), ("password_input", 1), ("input", 1),
+                          ("script", 1), ("base64_image", 1), ("meta_refresh", 1), ("image", 1), ("iframe", 0)):
+        assert s[f"html_{family}_count"] == count, family
+    assert s["html_present"] == 1
+    assert s["html_length"] == len(html)
+    assert s["html_text_ratio"] == pytest.approx(8 / len(html))
+
+
+def test_body_falls_back_to_rendered_html():
+    s = one(msg(html="<p>Verify your account</p>", html_text="Verify your account"))
+    assert s["phrase_credential_count"] == 1
+    assert s["body_word_count"] == 3
+
+
+def test_corpus_artefacts_are_not_phrases():
+    s = one(msg(text="phishing@pot phishing pot 2023 2024"))
+    assert s["phrase_family_count"] == 0
