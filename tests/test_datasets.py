@@ -513,3 +513,56 @@ def test_injection_deterministic_and_after_history():
     assert [x.raw for x in a] == [x.raw for x in b]
     assert [x.raw for x in a] != [x.raw for x in injection.inject(graph, 50, seed=2)]
     assert all(x.timestamp > x.exploits.timestamp for x in a)
+
+
+def test_refine_category_reads_content_only():
+    from pyscore.datasets.catalogue import refine_category
+    from pyscore.message import Attachment, Body, Link, Message
+
+    exe = Message(
+        attachments=(Attachment(file_name="a.exe", file_extension="exe", file_type="exe"),)
+    )
+    zipped = Message(attachments=(Attachment(file_type="zip", archive_members=("x/setup.scr",)),))
+    docs = Message(attachments=(Attachment(file_type="zip", archive_members=("report.pdf",)),))
+    callback = Message(
+        body=Body(
+            text="Your subscription renewal of $399 was charged. To cancel, call our support "
+            "team at (855) 555-0199 within 24 hours."
+        )
+    )
+    callback_links = Message(body=callback.body, links=(Link(), Link(), Link()))
+    extortion = Message(body=Body(text="I recorded you. Send 0.1 BTC to my bitcoin wallet."))
+    assert refine_category("credential_phishing", exe) == ("malware", "content")
+    assert refine_category("credential_phishing", zipped) == ("malware", "content")
+    assert refine_category("credential_phishing", docs) == ("credential_phishing", "source")
+    assert refine_category("credential_phishing", callback) == ("callback_scam", "content")
+    assert refine_category("credential_phishing", callback_links) == (
+        "credential_phishing",
+        "source",
+    )
+    assert refine_category("credential_phishing", extortion) == ("callback_scam", "content")
+
+
+@pytest.mark.corpora
+def test_real_corpora_subset_builds(corpora_dir, tmp_path):
+    out = tmp_path / "real"
+    result = build_dataset(corpora_dir, out, seed=0, attacks=70, limit_per_source=300)
+    index = load_index(out).to_pandas()
+    assert result.rows == len(index) and index.message_id.is_unique
+    assert set(index.source) == {
+        "enron",
+        "enron_injected",
+        "linux_mips",
+        "spamassassin",
+        "phishing_pot",
+        "nazario",
+    }
+    for key in ("header_message_id", "body_hash", "campaign"):
+        assert (index[index[key] != ""].groupby(key).split.nunique() == 1).all()
+    inj = index[index.source == "enron_injected"]
+    # The first 300 Enron files are one or two inboxes: techniques without history there are skipped.
+    assert 0 < len(inj) <= 70 and (inj.timestamp > inj.exploits_timestamp).all()
+    assert set(inj.technique) <= set(injection.TECHNIQUES)
+    cutoffs = load_manifest(out)["split"]["cutoffs"]
+    for source, rows in index.groupby(index.source.replace({"enron_injected": "enron"})):
+        assert (rows[rows.split == "test"].timestamp.dropna() >= cutoffs[source]).all()

@@ -22,6 +22,9 @@ folder             str       the archive folder (Enron mailbox, SpamAssassin fol
 label              str       safe | spam | malicious
 category           str       safe | spam | credential_phishing | bec | malware |
                              callback_scam | graymail (best knowledge, per source)
+category_basis     str       source (the catalogue's per-source category), content (a
+                             content rule in ``catalogue.refine_category`` moved a
+                             malicious message to malware or callback_scam), injected
 technique          str       injected attack technique, "" otherwise
 tenant             str       enron, linux-mips-list, spamassassin, phishing-pot, nazario
 era                str       years of the source, for per-source-pair reporting
@@ -84,6 +87,7 @@ def index_schema():
             ("folder", s),
             ("label", s),
             ("category", s),
+            ("category_basis", s),
             ("technique", s),
             ("tenant", s),
             ("era", s),

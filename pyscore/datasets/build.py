@@ -27,7 +27,7 @@ import numpy as np
 
 from pyscore.corpus import SEP, CorpusProblem, iter_entries
 from pyscore.datasets import dedup, enron_graph, injection, splits
-from pyscore.datasets.catalogue import CATALOGUE, SourceSpec
+from pyscore.datasets.catalogue import CATALOGUE, SourceSpec, refine_category
 
 INDEX_FILE = "index.parquet"
 MANIFEST_FILE = "manifest.json"
@@ -128,6 +128,9 @@ def _read_source(
             member = ref.split(SEP)[1] if SEP in ref else ""
             label, category, folder = spec.classify(member)
             message = parse(entry.data)
+            basis = "source"
+            if label == "malicious":
+                category, basis = refine_category(category, message)
             rec = _record(message, entry.data, spec.source == "enron")
             rec.update(
                 ref=ref,
@@ -137,6 +140,7 @@ def _read_source(
                 folder=folder,
                 label=label,
                 category=category,
+                category_basis=basis,
                 technique="",
                 tenant=spec.tenant,
                 era=spec.era,
@@ -238,6 +242,7 @@ def _inject(records: list[dict], out: Path, *, attacks: int, seed: int) -> int:
             folder=attack.owner,
             label="malicious",
             category=attack.category,
+            category_basis="injected",
             technique=attack.technique,
             tenant="enron",
             era="2000-2002",
@@ -276,6 +281,7 @@ def _finish(
         "folder": [r["folder"] for r in records],
         "label": [r["label"] for r in records],
         "category": [r["category"] for r in records],
+        "category_basis": [r["category_basis"] for r in records],
         "technique": [r["technique"] for r in records],
         "tenant": [r["tenant"] for r in records],
         "era": [r["era"] for r in records],

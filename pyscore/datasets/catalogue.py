@@ -14,6 +14,7 @@ honeypot mailboxes its own.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 LABELS = ("safe", "spam", "malicious")
@@ -113,3 +114,81 @@ CATALOGUE: tuple[SourceSpec, ...] = (
 
 BY_ARCHIVE = {spec.archive: spec for spec in CATALOGUE}
 BY_SOURCE = {spec.source: spec for spec in CATALOGUE}
+
+
+# --- category refinement for mixed malicious sources --------------------------------------------
+
+_EXECUTABLE = {
+    "exe",
+    "elf",
+    "macho",
+    "lnk",
+    "onenote",
+    "chm",
+    "iso",
+    "vhd",
+    "vmdk",
+    "cab",
+    "msi",
+    "scr",
+    "js",
+    "jse",
+    "vbs",
+    "vbe",
+    "wsf",
+    "hta",
+    "bat",
+    "cmd",
+    "ps1",
+    "jar",
+    "com",
+    "pif",
+}
+_MACRO_EXT = {"docm", "xlsm", "pptm", "dotm", "xlam", "xls", "doc"}
+_ARCHIVE = {"zip", "rar", "7z", "gzip", "tar", "iso", "img", "cab"}
+_PHONE = re.compile(r"(?:\+?1[\s.-]?)?\(?\b[2-9]\d{2}\)?[\s.-]\d{3}[\s.-]\d{4}\b")
+_CALLBACK_WORDS = re.compile(
+    r"\b(?:invoice|order|subscription|renew(?:al|ed)?|refund|charged?|purchase|receipt|billing|"
+    r"transaction|cancel(?:lation)?)\b",
+    re.I,
+)
+_EXTORTION = re.compile(
+    r"\b(?:bitcoin|btc wallet|btc address|webcam|recorded you|your device was hacked)\b", re.I
+)
+_CALL_US = re.compile(
+    r"\b(?:call|contact|dial|reach)\b[^.]{0,60}\b(?:us|support|helpline|help desk|team|number)\b",
+    re.I,
+)
+
+
+def refine_category(default: str, message) -> tuple[str, str]:
+    """(category, basis) for a message of a malicious source whose category is mixed.
+
+    Reads content only (attachments' detected types and names, body text),
+    never archive or verdict headers: an executable, macro document, disk
+    image or an archive holding an executable makes it ``malware``; a phone
+    number to call about an invoice, order or subscription with at most one
+    link, or bitcoin extortion, makes it ``callback_scam``; anything else keeps
+    the source's category. ``basis`` is "content" when the rule changed it.
+    """
+    for att in message.attachments:
+        types = {att.file_type, att.file_extension}
+        members = {m.rsplit(".", 1)[-1].lower() for m in att.archive_members if "." in m}
+        if (
+            types & _EXECUTABLE
+            or types & _MACRO_EXT
+            or (types & _ARCHIVE and members & _EXECUTABLE)
+        ):
+            return "malware", "content"
+    text = message.body.current_thread_text or message.body.text or message.body.html_text
+    text = text[:20000]
+    if _EXTORTION.search(text):
+        return "callback_scam", "content"
+    if (
+        len(message.links) <= 1
+        and _PHONE.search(text)
+        and _CALLBACK_WORDS.search(text)
+        and _CALL_US.search(text)
+    ):
+        return "callback_scam", "content"
+    return default, "source"
