@@ -318,6 +318,13 @@ def test_duplicate_detector_in_scores_is_rejected():
         evaluate(pa.Table.from_pylist([rec], schema=DECISION_LOG_SCHEMA), make_labels())
 
 
+def test_detector_logged_with_two_categories_is_rejected():
+    a, b = record(*DECISIONS[0]), record(*DECISIONS[1])
+    b["detector_scores"][0]["category"] = "malware"  # cred_rule, now with another category
+    with pytest.raises(ValueError, match="detector 'cred_rule' appears with different categories"):
+        evaluate(pa.Table.from_pylist([a, b], schema=DECISION_LOG_SCHEMA), make_labels())
+
+
 def test_format_tables_lists_every_section(result):
     text = format_tables(result)
     for title in ("Coverage", "Operating point", "By category", "By source", "By source pair", "By tenant",

@@ -37,8 +37,9 @@ class DuckDBBackend:
         try:
             for name, table in relations.items():
                 con.register(name, table)
+            # Materialised once: several queries read each view (scored_labels has millions of rows).
             for name, sql in views.items():
-                con.execute(f"CREATE VIEW {name} AS {sql}")
+                con.execute(f"CREATE TEMP TABLE {name} AS {sql}")
             return {name: normalize_rows(con.sql(sql).to_arrow_table().to_pylist())
                     for name, sql in queries.items()}
         finally:

@@ -30,8 +30,11 @@ def read_table(source: TableLike, what: str) -> pa.Table:
     if not isinstance(source, str | Path):
         raise ValueError(f"{what}: expected a pyarrow Table, DataFrame or path, got {type(source).__name__}")
     path = Path(source)
+    if path.is_dir() and (path / "index.parquet").is_file():  # a pyscore dataset: its index holds the labels
+        path = path / "index.parquet"
     if path.is_dir():
-        files = sorted(p for p in path.rglob("*.parquet") if p.is_file())
+        # Hidden files are a writer's temporaries: never read them.
+        files = sorted(p for p in path.rglob("*.parquet") if p.is_file() and not p.name.startswith("."))
         if not files:
             raise FileNotFoundError(f"{what}: no .parquet files under {path}")
     elif path.is_file():
@@ -92,10 +95,12 @@ def log_relations(log: pa.Table, *, near_margin: float) -> dict[str, pa.Table]:
         }
     )
     fired = fired.filter(pc.is_valid(fired.column("detector")))
+    scores, detectors = _detector_scores(log.column("detector_scores"), near_margin)
     return {
         "raw_decisions": raw,
         "fired": fired,
-        "detector_scores": _detector_scores(log.column("detector_scores"), near_margin),
+        "detector_scores": scores,
+        "detectors": detectors,
         "contributions": _contributions(log.column("contributions")),
     }
 
@@ -108,17 +113,20 @@ def _explode(col: pa.ChunkedArray) -> tuple[pa.Array, pa.Array]:
     return pc.list_parent_indices(arr).cast(pa.int64()), pc.list_flatten(arr)
 
 
-def _detector_scores(col: pa.ChunkedArray, near_margin: float) -> pa.Table:
+def _detector_scores(col: pa.ChunkedArray, near_margin: float) -> tuple[pa.Table, pa.Table]:
+    """(``detector_scores`` keyed by integer ``det_id``, ``detectors``): millions of rows carry no strings."""
     ids, items = _explode(col)
     keep = pc.is_valid(items)  # a null entry carries nothing: drop it with its row id
     ids, items = ids.filter(keep), items.filter(keep)
-    detector = pc.fill_null(items.field("detector"), "")
-    category = pc.fill_null(items.field("category"), "")
-    kind = pc.fill_null(items.field("kind"), "")
-    _check_values(category, CATEGORIES, "detector_scores.category")
-    _check_values(kind, DETECTOR_KINDS, "detector_scores.kind")
-    if len(detector) and pc.any(pc.equal(detector, "")).as_py():
+    names, det_id = _codes(pc.fill_null(items.field("detector"), ""))
+    categories, cat_code = _codes(pc.fill_null(items.field("category"), ""))
+    kinds, kind_code = _codes(pc.fill_null(items.field("kind"), ""))
+    _check_values(categories, CATEGORIES, "detector_scores.category")
+    _check_values(kinds, DETECTOR_KINDS, "detector_scores.kind")
+    if "" in names.to_pylist():
         raise ValueError("decision log: detector_scores has an entry with an empty detector name")
+    detectors = _detector_table(names, det_id, categories, cat_code, kinds, kind_code)
+    _check_unique_pairs(ids.to_numpy(), det_id, names)
     score = pc.fill_null(items.field("score"), np.nan).to_numpy(zero_copy_only=False)
     threshold = pc.fill_null(items.field("threshold"), np.nan).to_numpy(zero_copy_only=False)
     # Distance to the threshold, relative for large thresholds (margins), absolute for probabilities.
@@ -127,14 +135,12 @@ def _detector_scores(col: pa.ChunkedArray, near_margin: float) -> pa.Table:
         at = score >= threshold
         near = (gap > 0) & (gap <= near_margin)
         barely = (gap <= 0) & (gap >= -near_margin)
-    table = pa.table(
+    scores = pa.table(
         {
             "row_id": ids,
-            "detector": detector,
+            "det_id": pa.array(det_id),
             "score": pa.array(np.where(np.isnan(score), 0.0, score)),
             "threshold": pa.array(threshold),
-            "category": category,
-            "kind": kind,
             "gap": pa.array(np.where(np.isnan(gap), np.inf, gap)),
             "has_score": pa.array((~np.isnan(score)).astype(np.int64)),
             "at_threshold": pa.array(at.astype(np.int64)),
@@ -142,20 +148,50 @@ def _detector_scores(col: pa.ChunkedArray, near_margin: float) -> pa.Table:
             "barely": pa.array(barely.astype(np.int64)),
         }
     )
-    _check_unique_pairs(table)
-    return table
+    return scores, detectors
 
 
-def _check_unique_pairs(table: pa.Table) -> None:
-    if table.num_rows == 0:
-        return
-    counts = table.group_by(["row_id", "detector"]).aggregate([([], "count_all")])
-    dup = counts.filter(pc.greater(counts.column("count_all"), 1))
-    if dup.num_rows:
-        first = dup.slice(0, 1).to_pylist()[0]
+def _codes(arr: pa.Array) -> tuple[pa.Array, np.ndarray]:
+    """(distinct values, int64 code of each element)."""
+    enc = pc.dictionary_encode(arr)
+    if isinstance(enc, pa.ChunkedArray):
+        enc = enc.combine_chunks()
+    return enc.dictionary, enc.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+
+
+def _detector_table(names: pa.Array, det_id: np.ndarray, categories: pa.Array, cat_code: np.ndarray,
+                    kinds: pa.Array, kind_code: np.ndarray) -> pa.Table:
+    """One row per detector; a detector logged with two categories or kinds is an error."""
+    n = len(names)
+    nc, nk = max(len(categories), 1), max(len(kinds), 1)
+    keys = np.unique((det_id * nc + cat_code) * nk + kind_code)  # one int key per combination: a fast sort
+    combos = np.stack([keys // (nc * nk), keys // nk % nc, keys % nk], axis=1)
+    if len(combos) != n:
+        d = int(combos[np.flatnonzero(np.diff(combos[:, 0]) == 0)[0], 0])
+        seen = {(categories[int(c)].as_py(), kinds[int(k)].as_py()) for i, c, k in combos if i == d}
         raise ValueError(
-            f"decision log: record {first['row_id']} lists detector {first['detector']!r} "
-            f"{first['count_all']} times in detector_scores"
+            f"decision log: detector {names[d].as_py()!r} appears with different categories / kinds "
+            f"{sorted(seen)}; evaluate one bundle version at a time"
+        )
+    return pa.table({
+        "det_id": pa.array(np.arange(n, dtype=np.int64)),
+        "detector": names,
+        "category": categories.take(pa.array(combos[:, 1])) if n else pa.array([], pa.string()),
+        "kind": kinds.take(pa.array(combos[:, 2])) if n else pa.array([], pa.string()),
+    })
+
+
+def _check_unique_pairs(row_ids: np.ndarray, det_id: np.ndarray, names: pa.Array) -> None:
+    if len(row_ids) == 0:
+        return
+    key = np.sort(row_ids * len(names) + det_id)
+    dup = np.flatnonzero(key[1:] == key[:-1])
+    if len(dup):
+        k = int(key[dup[0]])
+        count = int(np.count_nonzero(key == k))
+        raise ValueError(
+            f"decision log: record {k // len(names)} lists detector {names[k % len(names)].as_py()!r} "
+            f"{count} times in detector_scores"
         )
 
 

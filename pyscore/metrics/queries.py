@@ -12,8 +12,9 @@ Relations the queries read (built by ``pyscore.metrics.frames``):
 - ``raw_decisions(row_id, message_id, tenant, scored_at, source, verdict, category, action,
   deciding_detector, subject)``: one row per decision-log record;
 - ``fired(row_id, detector, mode)``: one row per fired detector (mode 'active' or 'shadow');
-- ``detector_scores(row_id, detector, score, threshold, category, kind, gap, has_score,
-  at_threshold, near_miss, barely)``;
+- ``detectors(det_id, detector, category, kind)``: one row per detector named in the log;
+- ``detector_scores(row_id, det_id, score, threshold, gap, has_score, at_threshold, near_miss,
+  barely)``: one row per (record, detector) score, the detector by integer id (millions of rows);
 - ``contributions(row_id, signal, value, contribution)``;
 - ``labels(message_id, label, category, source, technique, split, subject)`` (already filtered
   to the evaluated split; subject '' unless the labels carry one) and ``all_label_ids(message_id)`` (every labelled id, any split);
@@ -110,15 +111,17 @@ SELECT d.row_id, d.message_id, d.tenant,
        l.label, CASE WHEN l.label = 'malicious' THEN l.category ELSE l.label END AS truth,
        l.technique, l.split, 'all' AS overall
 FROM decisions d JOIN labels l ON l.message_id = d.message_id""",
-    "detector_info": """
-SELECT detector, MAX(category) AS category, MAX(kind) AS kind
-FROM detector_scores GROUP BY detector""",
+    # Whether each labelled message is a positive for each detector category (a small table).
+    "message_positive": """
+SELECT j.row_id, c.category, CASE WHEN p.label IS NULL THEN 0 ELSE 1 END AS pos
+FROM joined j
+CROSS JOIN (SELECT DISTINCT category FROM detectors) c
+LEFT JOIN positive_labels p ON p.grp = c.category AND p.label = j.label""",
     "scored_labels": """
-SELECT ds.row_id, ds.detector, ds.score, ds.at_threshold,
-       CASE WHEN p.label IS NULL THEN 0 ELSE 1 END AS pos
+SELECT ds.det_id, ds.score, ds.at_threshold, mp.pos
 FROM detector_scores ds
-JOIN joined j ON j.row_id = ds.row_id
-LEFT JOIN positive_labels p ON p.grp = ds.category AND p.label = j.label
+JOIN detectors d ON d.det_id = ds.det_id
+JOIN message_positive mp ON mp.row_id = ds.row_id AND mp.category = d.category
 WHERE ds.has_score = 1""",
     "triage_fn": f"""
 SELECT j.row_id, lg.grp, j.truth, j.source, j.technique, j.message_id, j.subject
@@ -129,11 +132,12 @@ WHERE c.grp IS NULL AND lg.grp IN ({_TRIAGE_IN})""",
     # The detector of the miss's own group that came closest below its threshold.
     "triage_fn_near": """
 SELECT row_id, grp, detector
-FROM (SELECT fn.row_id, fn.grp, ds.detector,
-             ROW_NUMBER() OVER (PARTITION BY fn.grp, fn.row_id ORDER BY ds.gap, ds.detector) AS rk
+FROM (SELECT fn.row_id, fn.grp, d.detector,
+             ROW_NUMBER() OVER (PARTITION BY fn.grp, fn.row_id ORDER BY ds.gap, d.detector) AS rk
       FROM triage_fn fn
       JOIN detector_scores ds ON ds.row_id = fn.row_id
-      JOIN pred_groups pg ON pg.category = ds.category AND pg.grp = fn.grp
+      JOIN detectors d ON d.det_id = ds.det_id
+      JOIN pred_groups pg ON pg.category = d.category AND pg.grp = fn.grp
       WHERE ds.near_miss = 1) x
 WHERE rk = 1""",
     "triage_miss": """
@@ -146,7 +150,8 @@ SELECT j.row_id, pg.grp, j.deciding_detector AS detector, COALESCE(ds.barely, 0)
 FROM joined j
 JOIN pred_groups pg ON pg.category = j.category
 LEFT JOIN positive_labels p ON p.grp = pg.grp AND p.label = j.label
-LEFT JOIN detector_scores ds ON ds.row_id = j.row_id AND ds.detector = j.deciding_detector
+LEFT JOIN detectors d ON d.detector = j.deciding_detector
+LEFT JOIN detector_scores ds ON ds.row_id = j.row_id AND ds.det_id = d.det_id
 WHERE p.label IS NULL AND pg.grp IN ({_TRIAGE_IN})""",
     "triage_all": """
 SELECT 'false_negative' AS side, row_id, grp, detector, barely, truth, source, technique, message_id, subject
@@ -222,28 +227,29 @@ SELECT f.detector, f.mode, COUNT(*) AS fired,
        SUM(CASE WHEN p.label IS NULL THEN 0 ELSE 1 END) AS fired_tp
 FROM fired f
 JOIN joined j ON j.row_id = f.row_id
-LEFT JOIN detector_info i ON i.detector = f.detector
+LEFT JOIN detectors i ON i.detector = f.detector
 LEFT JOIN positive_labels p ON p.grp = i.category AND p.label = j.label
 GROUP BY f.detector, f.mode ORDER BY f.detector, f.mode""",
     "detector_scored": """
-SELECT s.detector, i.category, i.kind, COUNT(*) AS scored, SUM(s.pos) AS positives,
-       SUM(s.at_threshold) AS at_threshold,
-       SUM(CASE WHEN s.at_threshold = 1 AND s.pos = 1 THEN 1 ELSE 0 END) AS at_threshold_tp
-FROM scored_labels s JOIN detector_info i ON i.detector = s.detector
-GROUP BY s.detector, i.category, i.kind ORDER BY s.detector""",
+WITH s AS (
+  SELECT det_id, COUNT(*) AS scored, SUM(pos) AS positives, SUM(at_threshold) AS at_threshold,
+         SUM(CASE WHEN at_threshold = 1 AND pos = 1 THEN 1 ELSE 0 END) AS at_threshold_tp
+  FROM scored_labels GROUP BY det_id)
+SELECT d.detector, d.category, d.kind, s.scored, s.positives, s.at_threshold, s.at_threshold_tp
+FROM s JOIN detectors d ON d.det_id = s.det_id ORDER BY d.detector""",
     "detector_kinds": """
-SELECT detector, category, kind FROM detector_info ORDER BY detector""",
+SELECT detector, category, kind FROM detectors ORDER BY detector""",
     # Cumulative counts at each distinct score, highest first: one PR-curve point per score.
     "pr_points": """
 WITH g AS (
-  SELECT detector, score, COUNT(*) AS n, SUM(pos) AS npos
-  FROM scored_labels GROUP BY detector, score)
-SELECT detector, score,
-       SUM(n) OVER (PARTITION BY detector ORDER BY score DESC
-                    ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS flagged,
-       SUM(npos) OVER (PARTITION BY detector ORDER BY score DESC
-                       ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS tp
-FROM g ORDER BY detector, score DESC""",
+  SELECT det_id, score, COUNT(*) AS n, SUM(pos) AS npos
+  FROM scored_labels GROUP BY det_id, score)
+SELECT d.detector, g.score,
+       SUM(g.n) OVER (PARTITION BY g.det_id ORDER BY g.score DESC
+                      ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS flagged,
+       SUM(g.npos) OVER (PARTITION BY g.det_id ORDER BY g.score DESC
+                         ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS tp
+FROM g JOIN detectors d ON d.det_id = g.det_id ORDER BY d.detector, g.score DESC""",
     "triage_counts": """
 SELECT side, grp, detector, barely, truth, source, technique, COUNT(*) AS n
 FROM triage_all
