@@ -39,7 +39,7 @@ try:  # the project's parser, once it exists; the stdlib otherwise
 except ImportError:  # pragma: no cover - depends on the order features land
     _project_parse = None
 
-SMALL = {"orgs": 1, "weeks": 2, "attack_rate": 0.1, "seed": 3, "messages": 450}
+SMALL = {"orgs": 1, "weeks": 2, "attack_rate": 0.1, "seed": 3, "messages": 350}
 FREEMAIL_DOMAINS = {"gmail.com", "outlook.com", "yahoo.com", "hotmail.com", "icloud.com", "aol.com",
                     "proton.me", "gmx.de", "web.de", "mail.com", "yandex.com", "zoho.com", "orange.fr",
                     "libero.it"}

@@ -77,6 +77,7 @@ class AttackContext:
     # "bare": only RFC 5322 core headers and a text body, like archives that dropped traces.
     style: str = "modern"
     message_id: Callable[[random.Random], str] | None = None  # override Message-ID habits
+    known_domains: frozenset[str] = frozenset()  # real correspondents' domains no lookalike may hit
 
 
 @dataclass
@@ -132,8 +133,9 @@ def split_domain(domain: str) -> tuple[str, str]:
     return ".".join(parts[:-1]), parts[-1]
 
 
-def lookalike(domain: str, kind: str, rng: random.Random) -> str:
-    """A domain a reader takes for ``domain``; never equal to it. Unicode for IDN homoglyphs."""
+def lookalike(domain: str, kind: str, rng: random.Random, avoid: frozenset[str] | set[str] = frozenset()) -> str:
+    """A domain a reader takes for ``domain``; never equal to it nor to any domain in
+    ``avoid`` (other real correspondents). Unicode for IDN homoglyphs."""
     label, suffix = split_domain(domain.lower())
     for _ in range(50):
         if kind == "homoglyph":
@@ -171,7 +173,7 @@ def lookalike(domain: str, kind: str, rng: random.Random) -> str:
             out = f"{label}.{tld}"
         else:
             raise ValueError(f"unknown lookalike kind {kind!r}")
-        if out != domain.lower() and out.strip(".-") == out:
+        if out != domain.lower() and out.strip(".-") == out and out not in avoid:
             return out
     raise ValueError(f"cannot derive a lookalike of {domain!r}")
 
@@ -333,7 +335,8 @@ def _reply_to_swap(ctx: AttackContext, rng: random.Random) -> AttackResult:
                                 dkim="none", dmarc="fail", policy=ctx.org_dmarc_policy)
         variant = "spoofed_exact"
     else:
-        dom = lookalike(ctx.org_domain, rng.choice(["added_letter", "homoglyph", "other_tld", "dropped_letter"]), rng)
+        dom = lookalike(ctx.org_domain, rng.choice(["added_letter", "homoglyph", "other_tld", "dropped_letter"]), rng,
+                        ctx.known_domains)
         sender = f"{vip.email.split('@')[0]}@{address_domain(dom)}"
         route = _lookalike_route(rng, dom)
         variant = "lookalike_org"
@@ -366,7 +369,7 @@ def _bank_change_text(ctx: AttackContext, rng: random.Random, vendor: External, 
 def _vendor_lookalike(ctx: AttackContext, rng: random.Random, kind: str) -> AttackResult:
     vendor = ctx.vendor
     contact = rng.choice(vendor.contacts) if vendor.contacts else _random_person(rng, vendor.domain)
-    dom = lookalike(vendor.domain, kind, rng)
+    dom = lookalike(vendor.domain, kind, rng, ctx.known_domains)
     local = contact.email.split("@")[0] if contact.email.endswith("@" + vendor.domain) else local_part(contact.name, "first.last", rng)
     if rng.random() < 0.2:
         local = rng.choice(["accounts", "billing", "ar", "finance", "accounting", "invoices"])
@@ -413,7 +416,8 @@ def _thread_hijack(ctx: AttackContext, rng: random.Random) -> AttackResult:
         sender, dom = partner.email, partner.domain
         route = transport.Route(system=th.partner_system, domain=dom, ip=random_ip(rng), policy="none")
     else:
-        dom = lookalike(partner.domain, rng.choice(["homoglyph", "added_letter", "dropped_letter", "other_tld"]), rng)
+        dom = lookalike(partner.domain, rng.choice(["homoglyph", "added_letter", "dropped_letter", "other_tld"]), rng,
+                        ctx.known_domains)
         sender = f"{partner.email.split('@')[0]}@{address_domain(dom)}"
         route = _lookalike_route(rng, dom)
     slots = T.base_slots(rng, lang)
@@ -574,7 +578,7 @@ def _lure_sender(ctx: AttackContext, rng: random.Random) -> tuple[tuple[str, str
     if ctx.vendor is not None and rng.random() < 0.3:
         v = ctx.vendor
         contact = v.contacts[0] if v.contacts else _random_person(rng, v.domain)
-        dom = lookalike(v.domain, rng.choice(["added_letter", "other_tld", "dropped_letter"]), rng)
+        dom = lookalike(v.domain, rng.choice(["added_letter", "other_tld", "dropped_letter"]), rng, ctx.known_domains)
         return (contact.name, f"{contact.email.split('@')[0]}@{address_domain(dom)}"), _lookalike_route(rng, dom)
     route, dom = _compromised_site_route(rng)
     p = _random_person(rng, dom)

@@ -195,7 +195,11 @@ def _context(org: Org, technique: str, rng: random.Random, days: list[dt.date], 
         thread, victim, when, lang = _thread_ref(org, th, mails, rng, end)
     return AttackContext(victim=victim, org_domain=org.domain, org_name=org.name, mx=org.mx, time=when,
                          impersonated=vip, vendor=vendor, thread=thread, lang=lang,
-                         org_dmarc_policy=org.dmarc_policy)
+                         org_dmarc_policy=org.dmarc_policy, known_domains=_known_domains(org))
+
+
+def _known_domains(org: Org) -> frozenset[str]:
+    return frozenset([org.domain, *org.extra_domains, *(e.domain for e in org.vendors + org.customers + org.partners)])
 
 
 def _thread_ref(org: Org, th: _Thread, mails: list, rng: random.Random, end: dt.datetime):

@@ -208,9 +208,15 @@ def doc_link(rng: random.Random, org: Org, slots: dict) -> str:
         return f"https://{org.slug}.sharepoint.com/:w:/r/sites/{rng.choice(['Finance', 'Sales', 'Ops', 'Team', 'Projects'])}/Shared%20Documents/{name}?d=w{link_token(rng, 32).lower()}"
     if choice < 0.7:
         return f"https://docs.google.com/document/d/{link_token(rng, 44)}/edit?usp=sharing"
-    if choice < 0.85:
+    if choice < 0.8:
         return f"https://{org.slug}.atlassian.net/wiki/spaces/{rng.choice(['ENG', 'OPS', 'FIN'])}/pages/{rng.randint(10**6, 10**9)}"
-    return f"https://www.dropbox.com/scl/fi/{link_token(rng, 20).lower()}/{name}?rlkey={link_token(rng, 25).lower()}&dl=0"
+    if choice < 0.9:
+        return f"https://www.dropbox.com/scl/fi/{link_token(rng, 20).lower()}/{name}?rlkey={link_token(rng, 25).lower()}&dl=0"
+    # campaign pages, event sites and shortened links are shared internally too
+    project = slots["project"].lower().replace(" ", "-")
+    return rng.choice([f"https://bit.ly/{link_token(rng, 7)}", f"https://sites.google.com/view/{org.slug}-{project}",
+                       f"https://{org.slug}-{project}.netlify.app/", f"https://forms.office.com/r/{link_token(rng, 10)}",
+                       f"https://tinyurl.com/{link_token(rng, 8).lower()}"])
 
 
 # --- the simulation ----------------------------------------------------------------------------
@@ -391,8 +397,19 @@ class Simulator:
         when = work_time(rng, day, p.tz)
         th = _Thread(self._new_tid(), [], [p, *rcpts], None, "en", [])
         self.threads.append(th)
+        if p.department in ("People", "Finance") and rng.random() < 0.06:
+            password = link_token(rng, rng.choice([6, 8, 10]))
+            stem = rng.choice(["Payroll", "Salary review", "Bonus plan", "Headcount", "Bank reconciliation"])
+            text = T.para(text, rng.choice([f"The file is password protected: {password}",
+                                            f"Password: {password}", f"Use {password} to open it."]))
+        else:
+            password = ""
         mail = self._mail(p, rcpts[:1], rcpts[1:], subject, text, when, system=self.org.system)
-        if rng.random() < 0.1:
+        if password:
+            inner = office_attachment(rng, slots)
+            mail.attachments.append(Attachment(f"{stem} {slots['quarter']}.zip", "application/zip",
+                                               documents.encrypted_zip([(inner.filename, inner.data)], password, rng)))
+        elif rng.random() < 0.1:
             mail.attachments.append(office_attachment(rng, slots))
         d = self._finish(mail, p, rcpts, self.org.system, None)
         self._add(mail, d, th, "internal")
