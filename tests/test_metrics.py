@@ -217,6 +217,15 @@ def test_coverage_reports_missing_labels_and_decisions(result):
     assert "1 labelled message(s) have no decision" in text and "m13" in text
 
 
+def test_mixed_bundle_versions_are_reported():
+    log = make_log()
+    versions = pa.array(["v1"] * 5 + ["v2"] * (log.num_rows - 5))
+    log = log.set_column(log.schema.get_field_index("bundle_version"), "bundle_version", versions)
+    res = evaluate(log, make_labels())
+    assert res.bundle_versions == [{"bundle_version": "v1", "n": 5}, {"bundle_version": "v2", "n": 7}]
+    assert "mixes bundle versions: v1 (5), v2 (7)" in format_tables(res)
+
+
 def test_pr_curve_matches_sklearn(result):
     from sklearn.metrics import average_precision_score, precision_recall_curve
 

@@ -83,6 +83,7 @@ def log_relations(log: pa.Table, *, near_margin: float) -> dict[str, pa.Table]:
             "action": log.column("action"),
             "deciding_detector": log.column("deciding_detector"),
             "subject": pc.fill_null(subject, ""),
+            "bundle_version": log.column("bundle_version"),
         }
     )
     active_ids, active = _explode(log.column("fired"))

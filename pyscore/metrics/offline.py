@@ -48,6 +48,7 @@ class MetricsResult:
     pr_curves: Rows = field(default_factory=list)
     confusion: Rows = field(default_factory=list)
     triage: Rows = field(default_factory=list)
+    bundle_versions: Rows = field(default_factory=list)  # bundle_version, n (decisions)
     split: str | None = None
     near_margin: float = 0.2
     by: tuple[str, ...] = BREAKDOWNS
@@ -114,6 +115,7 @@ def build_result(out: dict[str, Rows], *, by: tuple[str, ...], split: str | None
         undecided_ids=[r["message_id"] for r in out["undecided_ids"]],
         by_category=overall,
         confusion=out["confusion"],
+        bundle_versions=out["bundle_versions"],
         triage=triage.assemble(out["triage_counts"], out["triage_signals"], out["triage_examples"],
                                near_margin=near_margin),
         split=split,

@@ -10,7 +10,7 @@ differently).
 Relations the queries read (built by ``pyscore.metrics.frames``):
 
 - ``raw_decisions(row_id, message_id, tenant, scored_at, source, verdict, category, action,
-  deciding_detector, subject)``: one row per decision-log record;
+  deciding_detector, subject, bundle_version)``: one row per decision-log record;
 - ``fired(row_id, detector, mode)``: one row per fired detector (mode 'active' or 'shadow');
 - ``detectors(det_id, detector, category, kind)``: one row per detector named in the log;
 - ``detector_scores(row_id, det_id, score, threshold, gap, has_score, at_threshold, near_miss,
@@ -97,9 +97,9 @@ VIEWS: dict[str, str] = {
     # The latest record per message: a message scored twice counts once.
     "decisions": """
 SELECT row_id, message_id, tenant, scored_at, source, verdict, category, action,
-       deciding_detector, subject
+       deciding_detector, subject, bundle_version
 FROM (SELECT r.row_id, r.message_id, r.tenant, r.scored_at, r.source, r.verdict, r.category,
-             r.action, r.deciding_detector, r.subject,
+             r.action, r.deciding_detector, r.subject, r.bundle_version,
              ROW_NUMBER() OVER (PARTITION BY r.message_id ORDER BY r.scored_at DESC, r.row_id DESC) AS rn
       FROM raw_decisions r) x
 WHERE rn = 1""",
@@ -213,6 +213,8 @@ WHERE a.message_id IS NULL ORDER BY d.message_id LIMIT 20""",
     "undecided_ids": """
 SELECT l.message_id FROM labels l LEFT JOIN decisions d ON d.message_id = l.message_id
 WHERE d.message_id IS NULL ORDER BY l.message_id LIMIT 20""",
+    "bundle_versions": """
+SELECT bundle_version, COUNT(*) AS n FROM decisions GROUP BY bundle_version ORDER BY bundle_version""",
     "confusion": """
 SELECT truth, category AS predicted, COUNT(*) AS n
 FROM joined GROUP BY truth, category ORDER BY truth, predicted""",

@@ -114,6 +114,9 @@ def coverage_text(result: MetricsResult) -> str:
         f"(duplicate records of a message {c['duplicate_records']}, latest kept)",
         f"  labelled decisions {c['labelled']}" + (f" (split {printable(result.split)})" if result.split else ""),
     ]
+    if len(result.bundle_versions) > 1:
+        shown = ", ".join(f"{printable(r['bundle_version'], 24)} ({r['n']})" for r in result.bundle_versions)
+        lines.append(f"  WARNING: the log mixes bundle versions: {shown}")
     if c["unlabeled"]:
         lines.append(f"  WARNING: {c['unlabeled']} decision(s) have no label and are not in any metric; "
                      f"e.g. {', '.join(printable(i, 40) for i in result.unlabeled_ids[:5])}")

@@ -111,6 +111,9 @@ def summary_html(result: MetricsResult) -> str:
     out = ['<h2 id="summary">Summary: the policy\'s operating point</h2><div class="cards">']
     out += [f'<div class="card">{escape(k)}<b>{escape(cell(v))}</b></div>' for k, v in cards]
     out.append("</div>")
+    if len(result.bundle_versions) > 1:
+        shown = ", ".join(f"<code>{escape(cell(r['bundle_version']))}</code> ({r['n']})" for r in result.bundle_versions)
+        out.append(f'<div class="warn">The log mixes bundle versions: {shown}</div>')
     if result.split:
         out.append(f"<p>Split: <code>{escape(result.split)}</code>; "
                    f"{c['excluded_by_split']} decision(s) of other splits excluded.</p>")
@@ -144,9 +147,10 @@ def pr_html(result: MetricsResult) -> str:
         series.append(Series(name, pts, markers=[(c["threshold_recall"], c["threshold_precision"], tip)]))
     points = [c for c in result.pr_curves if c["kind"] != "model" and c["threshold_flagged"] and c["positives"]]
     if points:
-        series.append(Series(f"rules and lists at their thresholds ({len(points)})",
-                             [(c["threshold_recall"], c["threshold_precision"]) for c in points],
-                             line=False, color="#555"))
+        series.append(Series(f"rules and lists at their thresholds ({len(points)})", [], line=False, color="#555",
+                             markers=[(c["threshold_recall"], c["threshold_precision"],
+                                       f"{c['detector']}: precision {cell(c['threshold_precision'])}, "
+                                       f"recall {cell(c['threshold_recall'])}") for c in points]))
     if series:
         out.append(xy_chart(series, x_label="recall", y_label="precision"))
         out.append('<p class="muted">Circles mark each model\'s threshold. Positives per detector: malicious '
