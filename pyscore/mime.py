@@ -149,12 +149,29 @@ ARCHIVE_HEADERS: tuple[str, ...] = ("x-folder", "x-origin", "x-filename", "x-fro
 DEFAULT_STRIP_HEADERS: tuple[str, ...] = VERDICT_HEADERS + ARCHIVE_HEADERS
 
 
+class _Stripper:
+    """Decides whether a header name is stripped; decisions cached per name as written."""
+
+    __slots__ = ("_cache", "_match")
+
+    def __init__(self, patterns: tuple[str, ...]) -> None:
+        alternatives = [re.escape(p[:-1].lower()) + ".*" if p.endswith("*") else re.escape(p.lower())
+                        for p in patterns]
+        self._match = re.compile("(?:" + "|".join(alternatives) + r")\Z").match
+        self._cache: dict[str, bool] = {}
+
+    def __call__(self, name: str) -> bool:
+        hit = self._cache.get(name)
+        if hit is None:
+            if len(self._cache) > 4096:
+                self._cache.clear()
+            hit = self._cache[name] = self._match(name.lower()) is not None
+        return hit
+
+
 @functools.lru_cache(maxsize=32)
-def _strip_matcher(patterns: tuple[str, ...]):
-    if not patterns:
-        return None
-    alternatives = [re.escape(p[:-1].lower()) + ".*" if p.endswith("*") else re.escape(p.lower()) for p in patterns]
-    return re.compile("(?:" + "|".join(alternatives) + r")\Z").match
+def _strip_matcher(patterns: tuple[str, ...]) -> _Stripper | None:
+    return _Stripper(patterns) if patterns else None
 
 
 def parse(raw: bytes, *, limits: ParseLimits | None = None,
@@ -192,9 +209,30 @@ def _parse(raw: bytes, limits: ParseLimits, matcher, nested_depth: int, budget: 
 # ---------------------------------------------------------------- header blocks
 
 _BLANK_LINE = re.compile(rb"\n\r?\n")
-_FIELD = re.compile(rb"^([!-9;-~]+)[ \t]*:[ \t]*([^\r\n]*(?:\r?\n[ \t][^\r\n]*)*)", re.M)
-_UNFOLD = re.compile(rb"\r?\n(?=[ \t])")
+_FIELD = re.compile(rb"([!-9;-~]+)[ \t]*:[ \t]*([^\r\n]*(?:\r?\n[ \t][^\r\n]*)*)\r?")
 _NON_WS = re.compile(rb"\S")
+# One unfolded header line, or (group 3) a line that is not a header.
+_FIELD_LINE = re.compile(r"([!-9;-~]+)[ \t]*:[ \t]*([^\n]*)\n|([^\n]*)\n")
+
+
+def _fast_fields(head: bytes, limits: ParseLimits) -> list[tuple[str, str]] | None:
+    """The fields of a well-formed UTF-8 header block in a few C-speed passes, else None."""
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    if "\r" in text:
+        text = text.replace("\r\n", "\n")
+    text = text.replace("\n ", " ").replace("\n\t", "\t")  # unfold
+    if not text.endswith("\n"):
+        text += "\n"
+    rows = _FIELD_LINE.findall(text)
+    if len(rows) > limits.max_headers or any(row[2] or not row[0] for row in rows):
+        return None
+    fields = [(name, value.rstrip()) for name, value, _ in rows]
+    if fields and max(len(v) for _, v in fields) > limits.max_header_chars:
+        return None
+    return fields
 
 
 def _decode_header_bytes(value: bytes, defects: list[Defect]) -> str:
@@ -215,15 +253,25 @@ def _parse_head(buf: bytes, start: int, end: int, limits: ParseLimits,
         return [], start + 2
     m = _BLANK_LINE.search(buf, start, end)
     head_end, body_start = (m.start() + 1, m.end()) if m else (end, end)
+    fast = _fast_fields(buf[start:head_end], limits)
+    if fast is not None:
+        return fast, body_start
+    # The careful path: byte offsets, 8-bit text, limits, lines that are not headers.
     fields: list[tuple[str, str]] = []
     pos = start
     max_headers, max_chars = limits.max_headers, limits.max_header_chars
-    for fm in _FIELD.finditer(buf, start, head_end):
-        if fm.start() > pos + 2 and _NON_WS.search(buf, pos, fm.start()):
-            # A line that is not a header: the header block ends here (as in the stdlib).
-            defects.append(Defect("no_header_body_separator", repr(buf[pos : min(fm.start(), pos + 60)])))
-            return fields, pos
-        pos = fm.end()
+    match = _FIELD.match
+    while pos < head_end:
+        fm = match(buf, pos, head_end)
+        if fm is None:
+            if _NON_WS.search(buf, pos, head_end):
+                # A line that is not a header: the header block ends here (as in the stdlib).
+                defects.append(Defect("no_header_body_separator", repr(buf[pos : pos + 60])))
+                return fields, pos
+            break
+        pos = fm.end() + 1  # past the line break ("\r" stays in the next gap check)
+        if buf[pos - 1 : pos] == b"\r":
+            pos += 1
         if len(fields) >= max_headers:
             defects.append(Defect("too_many_headers", f"kept the first {max_headers}"))
             return fields, body_start
@@ -231,16 +279,13 @@ def _parse_head(buf: bytes, start: int, end: int, limits: ParseLimits,
         if len(value) > max_chars:
             defects.append(Defect("header_too_long", name[:60].decode("ascii", "replace")))
             value = value[:max_chars]
-        if b"\n" in value:
-            value = _UNFOLD.sub(b"", value)
+        if b"\n" in value:  # unfold: every line break in a value precedes white space
+            value = value.replace(b"\r\n", b"").replace(b"\n", b"")
         try:
             text = value.decode("utf-8")
         except UnicodeDecodeError:
             text = _decode_header_bytes(value, defects)
         fields.append((name.decode("ascii"), text.rstrip()))
-    if pos < head_end and _NON_WS.search(buf, pos, head_end):
-        defects.append(Defect("no_header_body_separator", repr(buf[pos : min(head_end, pos + 60)])))
-        return fields, pos
     return fields, body_start
 
 
@@ -347,25 +392,32 @@ class _MessageParser:
             nl = raw.find(b"\n")
             start = len(raw) if nl < 0 else nl + 1
         fields, body_start = _parse_head(raw, start, len(raw), limits, self.defects)
-        kept, stripped, x_from = self._strip(fields)
-        index = _index(kept)
+        kept, stripped, x_from, index = self._strip(fields)
         self._walk(index, raw, body_start, len(raw), 0)
         return self._message(kept, index, stripped, x_from, size)
 
     def _strip(self, fields):
-        if self.matcher is None:
-            return fields, (), ""
+        """(kept fields, stripped names, the X-From value, index of kept fields by lower name)."""
+        matcher = self.matcher
         kept, stripped = [], []
+        index: dict[str, list[str]] = {}
         x_from = ""
         for name, value in fields:
-            lower = name.lower()
-            if lower == "x-from" and not x_from:
-                x_from = value  # read before stripping: Enron display names live here
-            if self.matcher(lower):
+            if matcher is not None and matcher(name):
                 stripped.append(name)
+                if not x_from and name.lower() == "x-from":
+                    x_from = value  # read before it goes: Enron display names live here
+                continue
+            kept.append((name, value))
+            lower = name.lower()
+            values = index.get(lower)
+            if values is None:
+                index[lower] = [value]
             else:
-                kept.append((name, value))
-        return kept, tuple(stripped), x_from
+                values.append(value)
+        if not x_from and "x-from" in index:
+            x_from = index["x-from"][0]  # kept when stripping is off
+        return kept, tuple(stripped), x_from, index
 
     # -- tree
 
@@ -514,7 +566,7 @@ class _MessageParser:
             if name:
                 sender = Mailbox(email=sender.email, display_name=name)
         subject_raw = _first(index, "subject")
-        body = self._body()
+        body, anchors = self._body()
         return Message(
             sender=sender,
             headers=headers,
@@ -525,7 +577,7 @@ class _MessageParser:
             ),
             subject=Subject(subject=decode_words(subject_raw, self.defects).strip(), raw=subject_raw),
             body=body,
-            links=self._links(body),
+            links=self._links(body, anchors),
             attachments=tuple(self.attachments),
             defects=tuple(self.defects),
             stripped_headers=stripped,
@@ -578,36 +630,33 @@ class _MessageParser:
             fields=tuple((n, decode_words(v, defects) if "=?" in v else v) for n, v in fields),
         )
 
-    def _body(self) -> Body:
+    def _body(self) -> tuple[Body, list[tuple[str, str]]]:
         text = "\n".join(self.texts)
         html_raw = "\n".join(self.htmls)
-        html_text = mime_html.html_to_text(html_raw) if html_raw else ""
+        html_text, anchors = mime_html.render(html_raw, self.limits.max_links + 1) if html_raw else ("", [])
         thread_source = text if text.strip() else html_text
-        return Body(
+        body = Body(
             text=text,
             html_raw=html_raw,
             html_text=html_text,
             current_thread_text=mime_html.current_thread(thread_source),
         )
+        return body, anchors
 
-    def _links(self, body: Body) -> tuple[Link, ...]:
+    def _links(self, body: Body, anchors: list[tuple[str, str]]) -> tuple[Link, ...]:
         limit = self.limits.max_links
-        links: list[Link] = []
-        hrefs = set()
-        if body.html_raw:
-            for href, display in mime_html.anchors(body.html_raw, limit + 1):
-                links.append(Link(href_url=make_url(href), display_text=display, source="html"))
-                hrefs.add(href)
+        links = [Link(href_url=make_url(href), display_text=display, source="html") for href, display in anchors]
+        hrefs = {href for href, _ in anchors}
         texts = [body.text]
         if body.html_text:
             texts.append(body.html_text)
         for i, text in enumerate(texts):
+            if len(links) > limit:
+                break
             for url in mime_html.bare_urls(text, limit + 1 - len(links)):
                 if i == 1 and url in hrefs:
                     continue  # the visible text of an anchor that is already listed
                 links.append(Link(href_url=make_url(url), display_text=url, source="text"))
-            if len(links) > limit:
-                break
         if len(links) > limit:
             self.defects.append(Defect("too_many_links", f"kept the first {limit}"))
             del links[limit:]

@@ -23,6 +23,7 @@ from pyscore.message import AuthCheck, AuthSummary, Defect, EmailAddress, Hop, M
 # ---------------------------------------------------------------- RFC 2047
 
 _ENCODED_WORD = re.compile(r"=\?([^?\s]{1,75})\?([bBqQ])\?([^?\s]*)\?=")
+_B64_WORD_CHARS = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/="
 _WS_ONLY = re.compile(r"^[ \t\r\n]*$")
 
 
@@ -68,6 +69,9 @@ def decode_words(value: str, defects: list[Defect]) -> str:
 def _word_bytes(encoding: str, text: str, defects: list[Defect]) -> bytes | None:
     raw = text.encode("ascii", "replace")
     if encoding in "bB":
+        if raw.translate(None, _B64_WORD_CHARS):
+            defects.append(Defect("bad_encoded_word", f"not base64: =?{text[:40]}?="))
+            return None
         try:
             return binascii.a2b_base64(raw + b"=" * (-len(raw) % 4))
         except binascii.Error:
@@ -86,10 +90,12 @@ def _flush(run: list[bytes], charset: str, out: list[str], defects: list[Defect]
 # Tokens of an address list: quoted string, comment, angle address, comma,
 # group punctuation, or a run of anything else. Unclosed quotes, comments and
 # brackets run to the end instead of failing.
-_ADDR_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*(?:"|$)|\((?:[^()\\]|\\.)*(?:\)|$)|<[^<>]*(?:>|$)|[,;:]|[^,;:"(<]+|[()<>\\"]')
+_ADDR_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*(?:"|\\?$)|\((?:[^()\\]|\\.)*(?:\)|\\?$)|<[^<>]*(?:>|$)|[,;:]|[^,;:"(<]+|[()<>\\"]')
 _SPACES = re.compile(r"\s+")
-_ADDR_ATOM = r"[^\s\"(<>\\:;=,@]+@[^\s\"(<>\\:;=,@]+"
-_SIMPLE_LIST = re.compile(rf"{_ADDR_ATOM}(?:\s*,\s*{_ADDR_ATOM})*\s*,?\s*\Z")
+_ADDR = r'[^<>\s"@,;:()\\]+@[^<>\s"@,;:()\\]+'
+_ITEM_SRC = rf'\s*(?:"((?:[^"\\]|\\.)*)"\s*<({_ADDR})>|([^"<>,;:()\\@]*)<({_ADDR})>|({_ADDR}))\s*(?:,|\Z)'
+_ITEM = re.compile(_ITEM_SRC)
+_LIST = re.compile(rf"(?:{_ITEM_SRC})+\Z")
 _QUOTED_PAIR = re.compile(r"\\(.)")
 
 
@@ -112,15 +118,25 @@ def make_address(address: str) -> EmailAddress:
     return EmailAddress(email=addr, local_part=addr[:at], domain=domain_of_address(addr))
 
 
+def _fast_mailbox(item: tuple[str, str, str, str, str], defects: list[Defect]) -> Mailbox:
+    quoted, addr1, plain, addr2, bare = item
+    if bare:
+        return make_mailbox("", bare)
+    name = _QUOTED_PAIR.sub(r"\1", quoted) if addr1 else plain
+    if "=?" in name:
+        name = decode_words(name, defects)
+    return make_mailbox(_SPACES.sub(" ", name).strip(), addr1 or addr2)
+
+
 def parse_mailboxes(value: str, defects: list[Defect], *, limit: int = 1000) -> list[Mailbox]:
     """The mailboxes of an address-list header (From, To, Cc, Reply-To ...)."""
-    if _SIMPLE_LIST.match(value):
-        # Fast path: bare addresses separated by commas (most lists in practice).
-        items = [a for a in value.split(",") if a.strip()]
+    if _LIST.match(value):
+        # Fast path: every item is "Name" <addr>, Name <addr> or a bare addr (most headers).
+        items = _ITEM.findall(value)
         if len(items) > limit:
             defects.append(Defect("too_many_addresses", f"more than {limit} in one header"))
             del items[limit:]
-        return [make_mailbox("", a.strip()) for a in items]
+        return [_fast_mailbox(item, defects) for item in items]
     out: list[Mailbox] = []
     words: list[str] = []
     comments: list[str] = []
@@ -191,11 +207,56 @@ def parse_msg_ids(value: str) -> tuple[str, ...]:
 # ---------------------------------------------------------------- dates
 
 
+_MONTHS = {m: i for i, m in enumerate(("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1)}
+_ZONES = {"ut": 0, "utc": 0, "gmt": 0, "z": 0, "est": -500, "edt": -400, "cst": -600, "cdt": -500,
+          "mst": -700, "mdt": -600, "pst": -800, "pdt": -700}
+# The common RFC 5322 shape: [Day,] 1 Jan 2024 10:00[:00][.123] +0100 | GMT
+_DATE = re.compile(
+    r"\s*(?:[A-Za-z]{3},?\s*)?(\d{1,2})\s+([A-Za-z]{3})[a-z]*\s+(\d{4})\s+(\d{1,2}):(\d\d)(?::(\d\d))?(?:\.\d+)?"
+    r"\s*(?:([+-])(\d\d)(\d\d)|([A-Za-z]{1,5})\b)?"
+)
+_TZ_CACHE: dict[int, _dt.tzinfo] = {}
+
+
+def _tz(minutes: int) -> _dt.tzinfo:
+    tz = _TZ_CACHE.get(minutes)
+    if tz is None:
+        tz = _TZ_CACHE[minutes] = _dt.timezone(_dt.timedelta(minutes=minutes)) if minutes else _dt.UTC
+    return tz
+
+
+def _fast_date(value: str) -> _dt.datetime | None:
+    m = _DATE.match(value)
+    if m is None:
+        return None
+    day, mon, year, hh, mm, ss, sign, zh, zm, zname = m.groups()
+    month = _MONTHS.get(mon.lower())
+    if month is None:
+        return None
+    if sign:
+        minutes = int(zh) * 60 + int(zm)
+        minutes = -minutes if sign == "-" else minutes
+    else:
+        zone = _ZONES.get(zname.lower()) if zname else 0
+        if zone is None:
+            return None  # an unknown zone name: leave it to the stdlib
+        minutes = (abs(zone) // 100 * 60 + abs(zone) % 100) * (-1 if zone < 0 else 1)
+    if minutes <= -1440 or minutes >= 1440:
+        return None
+    try:
+        return _dt.datetime(int(year), month, int(day), int(hh), int(mm), int(ss or 0), tzinfo=_tz(minutes))
+    except ValueError:  # 31 Feb, hour 25: let the stdlib decide
+        return None
+
+
 def parse_date(value: str, defects: list[Defect]) -> _dt.datetime | None:
     """An aware datetime, or None with a ``bad_date`` defect (no zone reads as UTC)."""
     value = value.strip()
     if not value:
         return None
+    when = _fast_date(value)
+    if when is not None:
+        return when
     try:
         when = email.utils.parsedate_to_datetime(value[:200])
     except (ValueError, TypeError, OverflowError, IndexError):
@@ -211,7 +272,7 @@ def parse_date(value: str, defects: list[Defect]) -> _dt.datetime | None:
 
 # ---------------------------------------------------------------- MIME parameters
 
-_PARAM = re.compile(r';\s*([^\s=;"]+)\s*=\s*("(?:[^"\\]|\\.)*(?:"|$)|[^;]*)')
+_PARAM = re.compile(r';\s*([^\s=;"]+)\s*=\s*("(?:[^"\\]|\\.)*(?:"|\\?$)|[^;]*)')
 
 
 def parse_params(value: str) -> tuple[str, dict[str, str]]:
@@ -258,15 +319,22 @@ def _join_2231(chunks: list[tuple[str, bool]]) -> str:
 
 # ---------------------------------------------------------------- Received
 
-_RCV_FROM = re.compile(r"\bfrom\s+([^\s;()\[\]]+)", re.I)
-_RCV_BY = re.compile(r"\bby\s+([^\s;()\[\]]+)", re.I)
-_RCV_WITH = re.compile(r"\bwith\s+([A-Za-z0-9_/-]+)", re.I)
 _IP_BRACKET = re.compile(r"\[(?:IPv6:)?([0-9A-Fa-f.:]{3,45})\]")
 _RCV_DATE = re.compile(
     r"(?:[A-Za-z]{3},\s*)?\d{1,2}\s+[A-Za-z]{3}\s+\d{2,4}\s+\d{1,2}:\d\d(?::\d\d)?(?:\.\d+)?(?:\s*[+-]\d{4}|\s+[A-Z]{1,5}\b)?"
 )
 _FRACTION = re.compile(r"(\d:\d\d)\.\d+")
 _IPV4 = re.compile(r"(?<![\d.])(\d{1,3}(?:\.\d{1,3}){3})(?![\d.])")
+_HOST_STRIP = "()[];<>,"
+
+
+def _word_after(words: list[str], keyword: str) -> tuple[int, str]:
+    """(index of ``keyword`` among the words, the word after it), or (-1, "")."""
+    try:
+        i = words.index(keyword)
+    except ValueError:
+        return -1, ""
+    return i, words[i + 1].strip(_HOST_STRIP) if i + 1 < len(words) else ""
 
 
 def parse_hop(index: int, value: str, defects: list[Defect]) -> Hop:
@@ -274,13 +342,14 @@ def parse_hop(index: int, value: str, defects: list[Defect]) -> Hop:
     head, sep, when = value.rpartition(";")
     if not sep:
         head, when = value, ""
-    by_at = _RCV_BY.search(head)
-    from_part = head[: by_at.start()] if by_at else head
-    from_host = _RCV_FROM.search(from_part)
+    words = head.lower().split()  # str methods, not regex searches: this runs for every hop
+    by_i, by_host = _word_after(words, "by")
+    _, from_host = _word_after(words, "from")
+    _, proto = _word_after(words, "with")
+    from_part = " ".join(words[:by_i]) if by_i >= 0 else head
     ip = _IP_BRACKET.search(from_part) or _IPV4.search(from_part)
-    proto = _RCV_WITH.search(head)
-    time = None
-    if when.strip():
+    time = _fast_date(when) if when else None
+    if time is None and when.strip():
         time = parse_date(_FRACTION.sub(r"\1", when), [])
     if time is None:
         # The date is not after the last ";": take the last date-like text anywhere.
@@ -290,10 +359,10 @@ def parse_hop(index: int, value: str, defects: list[Defect]) -> Hop:
             defects.append(Defect("bad_received_date", when.strip()[:60]))
     return Hop(
         index=index,
-        from_host=from_host.group(1).lower() if from_host else "",
+        from_host=from_host,
         from_ip=ip.group(1).lower() if ip else "",
-        by_host=by_at.group(1).lower() if by_at else "",
-        protocol=proto.group(1).lower() if proto else "",
+        by_host=by_host,
+        protocol=proto.strip(_HOST_STRIP),
         time=time,
     )
 
