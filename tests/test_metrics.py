@@ -409,3 +409,75 @@ def test_online_metrics():
 def test_online_rejects_unknown_feedback_kind():
     with pytest.raises(ValueError, match="column kind: unexpected value"):
         online_metrics(make_log(), feedback([("m1", 1.0, "thumbs_up", "u")]))
+
+
+# ---- oracle: plain-Python counts from the documented definitions, on random logs -------------------
+
+MAL = set(MALICIOUS_CATEGORIES)
+POSITIVE = {**{c: {"malicious"} for c in MAL}, "malicious": {"malicious"}, "spam": {"spam", "malicious"}}
+
+
+def predicts(category):
+    return ({category, "malicious"} if category in MAL else {"spam"} if category == "spam" else set())
+
+
+def catches(group, category):
+    return category in MAL or (group == "spam" and category == "spam")
+
+
+def reference_counts(records, labels, dim):
+    """{(key, group): counts} straight from the definitions in pyscore.metrics.queries."""
+    latest = {}
+    for pos, r in enumerate(records):
+        old = latest.get(r["message_id"])
+        if old is None or (r["time"], pos) >= (old[0]["time"], old[1]):
+            latest[r["message_id"]] = (r, pos)
+    out = {}
+    for mid, (r, _) in latest.items():
+        lab = labels.get(mid)
+        if lab is None:
+            continue
+        truth = lab["category"] if lab["label"] == "malicious" else lab["label"]
+        key = {"source": lab["source"] or r["source"], "tenant": r["tenant"], "technique": lab["technique"]}[dim]
+        for g in POSITIVE:
+            c = out.setdefault((key, g), dict.fromkeys(("total", "negatives", "predicted", "tp", "actual",
+                                                         "caught"), 0))
+            positive = lab["label"] in POSITIVE[g]
+            c["total"] += 1
+            c["negatives"] += not positive
+            if g in predicts(r["category"]):
+                c["predicted"] += 1
+                c["tp"] += positive
+            if g in predicts(truth):
+                c["actual"] += 1
+                c["caught"] += catches(g, r["category"])
+    return out
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_group_counts_match_plain_python_reference(seed):
+    rng = np.random.default_rng(seed)
+    cats = ["credential_phishing", "bec", "malware", "callback_scam", "spam", "graymail", "safe"]
+    records, labels = [], {}
+    for _ in range(80):
+        mid = f"r{rng.integers(0, 60)}"  # some messages are logged more than once
+        cat = cats[rng.integers(0, len(cats))]
+        rec = record(mid, f"t{rng.integers(0, 3)}", ["a", "b", ""][rng.integers(0, 3)], cat,
+                     "phish_model" if cat != "safe" else "", (0, rng.random(), 0, rng.random(), rng.random()),
+                     [], [], time=float(rng.integers(0, 5)))
+        records.append(rec)
+    for j in range(70):
+        if rng.random() < 0.8:
+            label = ["malicious", "spam", "safe"][rng.integers(0, 3)]
+            cat = MALICIOUS_CATEGORIES[rng.integers(0, 4)] if label == "malicious" else label
+            labels[f"r{j}"] = {"message_id": f"r{j}", "label": label, "category": cat,
+                               "source": ["a", "c", ""][rng.integers(0, 3)], "technique": ["", "x"][rng.integers(0, 2)],
+                               "split": "test"}
+    res = evaluate(pa.Table.from_pylist(records, schema=DECISION_LOG_SCHEMA),
+                   pa.Table.from_pylist(list(labels.values()), schema=LABELS_SCHEMA))
+    for dim in ("source", "tenant", "technique"):
+        want = reference_counts(records, labels, dim)
+        got = {(r["key"], r["group"]): {k: r[k] for k in ("total", "negatives", "predicted", "tp", "actual",
+                                                            "caught")}
+               for r in res.by_dimension[dim]}
+        assert got == want, dim
