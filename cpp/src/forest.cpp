@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <numeric>
 #include <sstream>
@@ -14,7 +15,8 @@ namespace pyscore {
 
 namespace {
 
-constexpr int64_t kBlockRows = 64;  // rows per block: 64 x 120 float32 features stay in L1
+constexpr int64_t kMaxBlockRows = 64;
+constexpr int64_t kBlockKeyBytes = 32 * 1024;  // a block's row keys stay in L1
 constexpr float kInf = std::numeric_limits<float>::infinity();
 
 [[noreturn]] void BadNode(int64_t tree, int64_t node, const std::string& what) {
@@ -41,45 +43,67 @@ float NormaliseThreshold(double d, bool strict) {
   return f;
 }
 
+// Sortable keys: for floats a, b that are not NaN, a <= b iff Key(a) <= Key(b)
+// (-0 and +0 share key 0). A row is turned into 2F keys once: the first F
+// give NaN the smallest key (it goes left everywhere), the last F the largest
+// (it goes right everywhere); each node reads the half that sends NaN to its
+// default child. A step is then one integer load and one compare.
+constexpr int32_t kNanLeft = std::numeric_limits<int32_t>::min();
+constexpr int32_t kNanRight = std::numeric_limits<int32_t>::max();
+
+inline int32_t Key(float x) {
+  int32_t b;
+  std::memcpy(&b, &x, sizeof b);
+  if (x == 0.0f) return 0;
+  return b >= 0 ? b : (b ^ 0x7fffffff);
+}
+
+// The key threshold of a normalised float threshold (NaN: never true).
+int32_t KeyThreshold(float t) { return std::isnan(t) ? kNanLeft : Key(t); }
+
+inline void RowKeys(const float* x, int64_t F, int32_t* keys) {
+  for (int64_t f = 0; f < F; ++f) {
+    const float v = x[f];
+    const int32_t k = Key(v);
+    const bool nan = v != v;
+    keys[f] = nan ? kNanLeft : k;
+    keys[F + f] = nan ? kNanRight : k;
+  }
+}
+
 template <int D>
-inline uint32_t LeafIndex(const Forest::CNode* nodes, const float* x) {
+inline uint32_t LeafIndex(const Forest::CNode* nodes, const int32_t* keys) {
   uint32_t i = 0;
   for (int l = 0; l < D; ++l) {
     const Forest::CNode nd = nodes[i];
-    const float v = x[nd.feature_dl & 0x7fffffffu];
-    const uint32_t left =
-        static_cast<uint32_t>(v <= nd.threshold) | (static_cast<uint32_t>(v != v) & (nd.feature_dl >> 31));
-    i = 2 * i + 2 - left;
+    i = 2 * i + 2 - static_cast<uint32_t>(keys[nd.key_index] <= nd.key_threshold);
   }
   return i - ((1u << D) - 1);
 }
 
-// One complete tree of depth D over nrows rows; 8 rows in lock step so that
-// their independent loads overlap.
+// One complete tree of depth D over a block of rows, level by level: the
+// rows' steps are independent, so their loads overlap; the first level's
+// node is the same for every row.
 template <int D, typename Acc>
-void CompleteRows(const Forest::CNode* nodes, const Acc* leaves, const float* X, int64_t F,
+void CompleteRows(const Forest::CNode* nodes, const Acc* leaves, const int32_t* keys, int64_t stride,
                   int64_t nrows, Acc* acc, int64_t K) {
-  constexpr int G = 8;
-  int64_t r = 0;
-  for (; r + G <= nrows; r += G) {
-    uint32_t idx[G];
-    for (int g = 0; g < G; ++g) idx[g] = 0;
-    for (int l = 0; l < D; ++l) {
-      for (int g = 0; g < G; ++g) {
-        const Forest::CNode nd = nodes[idx[g]];
-        const float v = X[(r + g) * F + (nd.feature_dl & 0x7fffffffu)];
-        const uint32_t left =
-            static_cast<uint32_t>(v <= nd.threshold) | (static_cast<uint32_t>(v != v) & (nd.feature_dl >> 31));
-        idx[g] = 2 * idx[g] + 2 - left;
-      }
-    }
-    for (int g = 0; g < G; ++g) acc[(r + g) * K] += leaves[idx[g] - ((1u << D) - 1)];
+  uint32_t idx[kMaxBlockRows];
+  {
+    const Forest::CNode nd = nodes[0];
+    const int32_t* k = keys + nd.key_index;
+    for (int64_t r = 0; r < nrows; ++r) idx[r] = 2 - static_cast<uint32_t>(k[r * stride] <= nd.key_threshold);
   }
-  for (; r < nrows; ++r) acc[r * K] += leaves[LeafIndex<D>(nodes, X + r * F)];
+  for (int l = 1; l < D; ++l) {
+    for (int64_t r = 0; r < nrows; ++r) {
+      const Forest::CNode nd = nodes[idx[r]];
+      idx[r] = 2 * idx[r] + 2 - static_cast<uint32_t>(keys[r * stride + nd.key_index] <= nd.key_threshold);
+    }
+  }
+  for (int64_t r = 0; r < nrows; ++r) acc[r * K] += leaves[idx[r] - ((1u << D) - 1)];
 }
 
 template <typename Acc>
-using CompleteFn = void (*)(const Forest::CNode*, const Acc*, const float*, int64_t, int64_t, Acc*, int64_t);
+using CompleteFn = void (*)(const Forest::CNode*, const Acc*, const int32_t*, int64_t, int64_t, Acc*, int64_t);
 
 template <typename Acc>
 CompleteFn<Acc> CompleteKernel(int depth) {
@@ -96,17 +120,16 @@ CompleteFn<Acc> CompleteKernel(int depth) {
   }
 }
 
-template <typename Acc>
-uint32_t CompleteLeaf(int depth, const Forest::CNode* nodes, const float* x) {
+uint32_t CompleteLeaf(int depth, const Forest::CNode* nodes, const int32_t* keys) {
   switch (depth) {
-    case 1: return LeafIndex<1>(nodes, x);
-    case 2: return LeafIndex<2>(nodes, x);
-    case 3: return LeafIndex<3>(nodes, x);
-    case 4: return LeafIndex<4>(nodes, x);
-    case 5: return LeafIndex<5>(nodes, x);
-    case 6: return LeafIndex<6>(nodes, x);
-    case 7: return LeafIndex<7>(nodes, x);
-    default: return LeafIndex<8>(nodes, x);
+    case 1: return LeafIndex<1>(nodes, keys);
+    case 2: return LeafIndex<2>(nodes, keys);
+    case 3: return LeafIndex<3>(nodes, keys);
+    case 4: return LeafIndex<4>(nodes, keys);
+    case 5: return LeafIndex<5>(nodes, keys);
+    case 6: return LeafIndex<6>(nodes, keys);
+    case 7: return LeafIndex<7>(nodes, keys);
+    default: return LeafIndex<8>(nodes, keys);
   }
 }
 
@@ -135,7 +158,7 @@ Forest::Forest(const ForestSpec& s)
       post_(s.post_transform),
       sigmoid_alpha_(s.sigmoid_alpha),
       float32_sum_(s.float32_sum) {
-  PYSCORE_ARG_CHECK(s.n_features > 0, "forest: n_features must be positive");
+  PYSCORE_ARG_CHECK(s.n_features > 0 && s.n_features <= (1 << 24), "forest: n_features must be in [1, 2^24]");
   PYSCORE_ARG_CHECK(s.n_outputs > 0, "forest: n_outputs must be positive");
   PYSCORE_ARG_CHECK(s.n_trees > 0, "forest: a forest needs at least one tree");
   PYSCORE_ARG_CHECK(s.n_nodes > 0 && s.n_nodes < std::numeric_limits<int32_t>::max(),
@@ -252,13 +275,13 @@ Forest::Forest(const ForestSpec& s)
         continue;
       }
       if (nd.feature < 0) {
-        cn[it.pos] = CNode{std::numeric_limits<float>::quiet_NaN(), 0u};
+        cn[it.pos] = CNode{kNanLeft, 0u};  // either way: both subtrees are copies of the leaf
         stack.push_back({it.node, 2 * it.pos + 1, it.level + 1});
         stack.push_back({it.node, 2 * it.pos + 2, it.level + 1});
         continue;
       }
-      cn[it.pos] = CNode{nd.threshold, static_cast<uint32_t>(nd.feature) |
-                                           (static_cast<uint32_t>(default_left_[it.node]) << 31)};
+      const uint32_t half = default_left_[it.node] ? 0u : static_cast<uint32_t>(n_features_);
+      cn[it.pos] = CNode{KeyThreshold(nd.threshold), static_cast<uint32_t>(nd.feature) + half};
       stack.push_back({nd.left, 2 * it.pos + 1, it.level + 1});
       stack.push_back({nd.right, 2 * it.pos + 2, it.level + 1});
     }
@@ -270,9 +293,14 @@ int64_t Forest::NCompleteTrees() const {
   return std::count_if(trees_.begin(), trees_.end(), [](const Tree& t) { return t.cnode_begin >= 0; });
 }
 
+inline double Forest::TreeValue(const Tree& t, const float* x, const int32_t* keys) const {
+  if (t.cnode_begin >= 0) return cleaves_[t.leaf_begin + CompleteLeaf(t.depth, cnodes_.data() + t.cnode_begin, keys)];
+  return DeepTreeValue(t, x);
+}
+
 template <typename Acc>
 void Forest::PredictMarginImpl(const float* X, int64_t n, double* out) const {
-  const int64_t F = n_features_, K = n_outputs_;
+  const int64_t F = n_features_, K = n_outputs_, stride = 2 * F;
   const Acc* leaves = nullptr;
   if constexpr (std::is_same_v<Acc, float>) {
     leaves = cleaves_f_.data();
@@ -281,26 +309,24 @@ void Forest::PredictMarginImpl(const float* X, int64_t n, double* out) const {
   }
   std::vector<CompleteFn<Acc>> kernels;
   for (const Tree& t : trees_) kernels.push_back(t.cnode_begin >= 0 ? CompleteKernel<Acc>(t.depth) : nullptr);
-  std::vector<Acc> acc(kBlockRows * K);
-  for (int64_t row0 = 0; row0 < n; row0 += kBlockRows) {
-    const int64_t rows = std::min(kBlockRows, n - row0);
+  const int64_t block = std::clamp<int64_t>(kBlockKeyBytes / (stride * 4) / 8 * 8, 8, kMaxBlockRows);
+  std::vector<Acc> acc(block * K);
+  std::vector<int32_t> keys(block * stride);
+  for (int64_t row0 = 0; row0 < n; row0 += block) {
+    const int64_t rows = std::min(block, n - row0);
     const float* Xb = X + row0 * F;
     for (int64_t r = 0; r < rows; ++r) {
+      RowKeys(Xb + r * F, F, keys.data() + r * stride);
       for (int64_t k = 0; k < K; ++k) acc[r * K + k] = static_cast<Acc>(base_score_[k]);
     }
     for (size_t ti = 0; ti < trees_.size(); ++ti) {
       const Tree& t = trees_[ti];
       Acc* a = acc.data() + t.output;
       if (kernels[ti] != nullptr) {
-        kernels[ti](cnodes_.data() + t.cnode_begin, leaves + t.leaf_begin, Xb, F, rows, a, K);
+        kernels[ti](cnodes_.data() + t.cnode_begin, leaves + t.leaf_begin, keys.data(), stride, rows, a, K);
         continue;
       }
-      for (int64_t r = 0; r < rows; ++r) {
-        const float* x = Xb + r * F;
-        int32_t i = t.root;
-        while (nodes_[i].feature >= 0) i = GoesLeft(i, x[nodes_[i].feature]) ? nodes_[i].left : nodes_[i].right;
-        a[r * K] += static_cast<Acc>(leaf_value_[i]);
-      }
+      for (int64_t r = 0; r < rows; ++r) a[r * K] += static_cast<Acc>(DeepTreeValue(t, Xb + r * F));
     }
     for (int64_t j = 0; j < rows * K; ++j) out[row0 * K + j] = static_cast<double>(acc[j]);
   }
@@ -308,31 +334,30 @@ void Forest::PredictMarginImpl(const float* X, int64_t n, double* out) const {
 
 template <typename Acc>
 void Forest::PredictRowImpl(const float* x, double* out) const {
-  const int64_t K = n_outputs_;
-  Acc single = static_cast<Acc>(base_score_[0]);
-  std::vector<Acc> multi;
-  if (K > 1) multi.assign(base_score_.begin(), base_score_.end());
-  for (const Tree& t : trees_) {
-    Acc v;
-    if (t.cnode_begin >= 0) {
-      const uint32_t leaf = CompleteLeaf<Acc>(t.depth, cnodes_.data() + t.cnode_begin, x);
-      v = static_cast<Acc>(cleaves_[t.leaf_begin + leaf]);
-    } else {
-      int32_t i = t.root;
-      while (nodes_[i].feature >= 0) i = GoesLeft(i, x[nodes_[i].feature]) ? nodes_[i].left : nodes_[i].right;
-      v = static_cast<Acc>(leaf_value_[i]);
-    }
-    if (K == 1) {
-      single += v;
-    } else {
-      multi[t.output] += v;
-    }
+  const int64_t F = n_features_, K = n_outputs_;
+  int32_t stack_keys[512];
+  std::vector<int32_t> heap_keys;
+  int32_t* keys = stack_keys;
+  if (2 * F > 512) {
+    heap_keys.resize(2 * F);
+    keys = heap_keys.data();
   }
+  RowKeys(x, F, keys);
   if (K == 1) {
-    out[0] = static_cast<double>(single);
-  } else {
-    for (int64_t k = 0; k < K; ++k) out[k] = static_cast<double>(multi[k]);
+    Acc acc = static_cast<Acc>(base_score_[0]);
+    for (const Tree& t : trees_) acc += static_cast<Acc>(TreeValue(t, x, keys));
+    out[0] = static_cast<double>(acc);
+    return;
   }
+  std::vector<Acc> acc(base_score_.begin(), base_score_.end());
+  for (const Tree& t : trees_) acc[t.output] += static_cast<Acc>(TreeValue(t, x, keys));
+  for (int64_t k = 0; k < K; ++k) out[k] = static_cast<double>(acc[k]);
+}
+
+double Forest::DeepTreeValue(const Tree& t, const float* x) const {
+  int32_t i = t.root;
+  while (nodes_[i].feature >= 0) i = GoesLeft(i, x[nodes_[i].feature]) ? nodes_[i].left : nodes_[i].right;
+  return leaf_value_[i];
 }
 
 void Forest::PostProcess(double* row) const {

@@ -92,10 +92,12 @@ class Forest {
     int32_t left;      // forest-global node index
     int32_t right;
   };
-  // Complete layout: 8 bytes, feature in the low 31 bits, default_left in the top bit.
+  // Complete layout, 8 bytes: go left iff keys[key_index] <= key_threshold,
+  // where keys are the row's sortable integer keys (forest.cpp: RowKeys) and
+  // key_index = feature, or feature + n_features when NaN goes right.
   struct CNode {
-    float threshold;
-    uint32_t feature_dl;
+    int32_t key_threshold;
+    uint32_t key_index;
   };
   // One element of a TreeSHAP path.
   struct PathElement {
@@ -118,6 +120,8 @@ class Forest {
   void PredictMarginImpl(const float* X, int64_t n, double* out) const;
   template <typename Acc>
   void PredictRowImpl(const float* x, double* out) const;
+  double DeepTreeValue(const Tree& t, const float* x) const;  // pointer-layout walk
+  double TreeValue(const Tree& t, const float* x, const int32_t* keys) const;
   void PostProcess(double* row) const;
   int32_t PickOutput(const double* margin, int32_t output) const;
   void SaabasRow(const float* x, int32_t output, double* out) const;
