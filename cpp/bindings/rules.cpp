@@ -117,6 +117,19 @@ void BindRules(py::module_& m) {
       .def_property_readonly("n_levels", &RuleProgram::NumLevels);
 
   m.def(
+      "folded_levenshtein",
+      [](const std::vector<std::string>& a, const std::vector<std::string>& b) {
+        if (a.size() != b.size()) throw std::invalid_argument("folded_levenshtein: a and b differ in length");
+        py::array_t<double> out(static_cast<py::ssize_t>(a.size()));
+        double* p = out.mutable_data();
+        {
+          py::gil_scoped_release release;
+          for (size_t i = 0; i < a.size(); ++i) p[i] = static_cast<double>(pyscore::FoldedLevenshtein(a[i], b[i]));
+        }
+        return out;
+      },
+      py::arg("a"), py::arg("b"), "Edit distances of string pairs, in code points, ASCII letters folded.");
+  m.def(
       "hash_strings",
       [](CArray<int64_t> offsets, CArray<uint8_t> data, bool case_insensitive) {
         if (offsets.size() < 1) throw std::invalid_argument("offsets must have at least one entry");

@@ -407,6 +407,41 @@ std::string RuleProgram::Dump() const {
   return os.str();
 }
 
+namespace {
+std::vector<uint32_t> FoldedCodePoints(const std::string& s) {
+  std::vector<uint32_t> out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size();) {
+    const uint8_t c = static_cast<uint8_t>(s[i]);
+    uint32_t cp;
+    size_t n;
+    if (c < 0x80) { cp = Fold(c); n = 1; }
+    else if ((c >> 5) == 0x6) { cp = c & 0x1F; n = 2; }
+    else if ((c >> 4) == 0xE) { cp = c & 0x0F; n = 3; }
+    else { cp = c & 0x07; n = 4; }
+    for (size_t k = 1; k < n && i + k < s.size(); ++k) cp = (cp << 6) | (static_cast<uint8_t>(s[i + k]) & 0x3F);
+    out.push_back(cp);
+    i += n;
+  }
+  return out;
+}
+}  // namespace
+
+int64_t FoldedLevenshtein(const std::string& sa, const std::string& sb) {
+  std::vector<uint32_t> a = FoldedCodePoints(sa), b = FoldedCodePoints(sb);
+  if (a.size() < b.size()) std::swap(a, b);
+  std::vector<int64_t> prev(b.size() + 1), cur(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) prev[j] = static_cast<int64_t>(j);
+  for (size_t i = 1; i <= a.size(); ++i) {
+    cur[0] = static_cast<int64_t>(i);
+    for (size_t j = 1; j <= b.size(); ++j) {
+      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] != b[j - 1] ? 1 : 0)});
+    }
+    std::swap(prev, cur);
+  }
+  return prev[b.size()];
+}
+
 void HashStrings(const int64_t* offsets, int64_t n_rows, const uint8_t* data, bool case_insensitive,
                  uint64_t* out) {
   for (int64_t r = 0; r < n_rows; ++r) {

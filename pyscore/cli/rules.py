@@ -97,7 +97,7 @@ def run_hits(args: argparse.Namespace) -> int:
         labs = np.array(labs)
         for lab in labels:
             sel = labs == lab
-            counts[lab] += hits[sel].sum(axis=0)
+            counts[lab] += hits[sel].sum(axis=0, dtype=np.int64)
             totals[lab] += int(sel.sum())
 
     for path in args.paths:

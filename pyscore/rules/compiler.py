@@ -47,6 +47,7 @@ from pyscore.rules.types import (
 CMP_CODES = {"==": 0, "!=": 1, "<": 2, "<=": 3, ">": 4, ">=": 5}
 # Literal target modes: ``pyscore::MatchMode``.
 CONTAINS, PREFIX, SUFFIX, EXACT = 1, 2, 4, 8
+LAZY_ATOMS = ("regex", "pred")  # computed last, only on rows a rule reading them still needs
 _LITERAL_KIND = {"contains": CONTAINS, "starts_with": PREFIX, "ends_with": SUFFIX}
 
 
@@ -67,22 +68,119 @@ class Level:
     parent: int
 
 
-def _regex_literal(pattern: str) -> str | None:
-    """The longest literal run (3+ characters) that every match of ``pattern`` must contain."""
+def regex_literals(pattern: str) -> list[str] | None:
+    """Literals of which every match of ``pattern`` contains at least one (each 3+ characters), or None.
+
+    Walks Python's own parse of the pattern: a sequence needs its best item, an
+    alternation needs one literal per branch, groups and repeats of at least
+    one are entered. Used as a prefilter only: a superset of the matching rows.
+    """
     try:
         parsed = re._parser.parse(pattern, re.ASCII)  # type: ignore[attr-defined]
     except re.error:
         return None
-    literal_code = re._constants.LITERAL  # type: ignore[attr-defined]
-    best, run = "", []
-    for op, arg in list(parsed) + [(None, None)]:
-        if op is literal_code:
-            run.append(chr(arg))
+    found = _required(list(parsed))
+    return sorted(found[0]) if found else None
+
+
+def regex_literal_sets(pattern: str) -> list[list[str]]:
+    """Independent literal sets: every match contains one literal of each set (best first)."""
+    try:
+        parsed = re._parser.parse(pattern, re.ASCII)  # type: ignore[attr-defined]
+    except re.error:
+        return []
+    return [sorted(s) for s in (_required(list(parsed)) or [])]
+
+
+LANGUAGE_LIMIT = 256
+
+
+def regex_language(pattern: str, limit: int = LANGUAGE_LIMIT) -> list[str] | None:
+    """Every string ``pattern`` matches, when that is a small finite set built only from
+    literals, groups, alternatives and '?' (no classes, anchors, flags); else None."""
+    try:
+        parsed = re._parser.parse(pattern, re.ASCII)  # type: ignore[attr-defined]
+    except re.error:
+        return None
+    if parsed.state.flags & ~(re.ASCII | re.UNICODE):
+        return None
+    words = _language(list(parsed), limit)
+    return None if words is None or "" in words else sorted(words)
+
+
+def _language(items: list, limit: int) -> set[str] | None:
+    c = re._constants  # type: ignore[attr-defined]
+    words = {""}
+    for op, arg in items:
+        if op is c.LITERAL:
+            options = {chr(arg)}
+        elif op is c.IN and all(o is c.LITERAL for o, _ in arg):
+            options = {chr(v) for _, v in arg}
+        elif op is c.SUBPATTERN:
+            if arg[1] or arg[2]:  # scoped flags
+                return None
+            options = _language(list(arg[-1]), limit)
+        elif op is c.BRANCH:
+            options = set()
+            for branch in arg[1]:
+                sub = _language(list(branch), limit)
+                if sub is None:
+                    return None
+                options |= sub
+        elif op in (c.MAX_REPEAT, c.MIN_REPEAT) and arg[0] == 0 and arg[1] == 1:
+            sub = _language(list(arg[2]), limit)
+            options = None if sub is None else sub | {""}
+        else:
+            return None
+        if options is None:
+            return None
+        words = {w + o for w in words for o in options}
+        if len(words) > limit:
+            return None
+    return words
+
+
+def _score(alternatives: set[str] | None) -> int:
+    return min((len(a) for a in alternatives), default=0) if alternatives else 0
+
+
+def _required(items: list) -> list[set[str]] | None:
+    """Necessary literal sets of a sequence, best (longest shortest literal) first."""
+    c = re._constants  # type: ignore[attr-defined]
+    found: list[set[str]] = []
+
+    def consider(candidate) -> None:
+        if isinstance(candidate, list):
+            candidate = candidate[0] if candidate else None
+        if candidate and _score(candidate) >= 3:
+            found.append(candidate)
+
+    # Maximal segments with a small finite language (literals, '?', small classes and
+    # alternatives) are necessary as a whole; anchors, open classes and repeats split them.
+    segment: list = []
+    for item in [*items, (None, None)]:
+        if item[0] is not None and _language([item], LANGUAGE_LIMIT) is not None:
+            segment.append(item)
             continue
-        if len(run) > len(best):
-            best = "".join(run)
-        run = []
-    return best if len(best) >= 3 else None
+        if segment:
+            consider(_language(segment, LANGUAGE_LIMIT))
+            segment = []
+        op, arg = item
+        if op is c.SUBPATTERN:
+            consider(_required(list(arg[-1])))
+        elif op in (c.MAX_REPEAT, c.MIN_REPEAT) and arg[0] >= 1:
+            consider(_required(list(arg[2])))
+        elif op is c.BRANCH:
+            union: set[str] = set()
+            for branch in arg[1]:
+                alt = _required(list(branch))
+                if not alt:
+                    union = set()
+                    break
+                union |= alt[0]
+            consider(union or None)
+    found.sort(key=_score, reverse=True)
+    return found or None
 
 
 class Compiler:
@@ -339,28 +437,40 @@ class Compiler:
                 return self.nonnull(subject, node)
             kids.append(self.literal_atom(subject, ci, [t for t in simple if t != "none"], node))
         for glob in general:
+            pieces = sorted((p for p in glob.split("*") if p), key=len, reverse=True)
             kids.append(self.regex_atom(subject, ("(?s)" + fn.glob_regex(glob, ci).pattern,), ci, True, node,
-                                        literals=[max(glob.split("*"), key=len)]))
+                                        literal_sets=[[p] for p in pieces[:3]]))
         return self.or_(kids)
 
     def regex_predicate(self, node) -> int:
         subject, *patterns = self.strings(node.args)
         ci = REGEX_PREDICATES[node.name]
         values = tuple(p[1] for p in patterns)
-        literals = [_regex_literal(v) for v in values]
-        return self.regex_atom(subject, values, ci, node.name.endswith("match"), node, literals=literals)
+        whole = node.name.endswith("match")
+        finite = [regex_language(v) for v in values]
+        if all(f is not None for f in finite):
+            # A regex of literals, groups, alternatives and '?' is a finite set of strings: no regex runs.
+            mode = EXACT if whole else CONTAINS
+            return self.literal_atom(subject, ci, [(mode, w) for f in finite for w in f], node)
+        if len(values) == 1:
+            sets = regex_literal_sets(values[0])[:3]  # each set is necessary: AND of up to three
+        else:
+            literals = [regex_literals(v) for v in values]
+            sets = [] if any(lit is None for lit in literals) else [[x for lit in literals for x in lit]]
+        return self.regex_atom(subject, values, ci, whole, node, literal_sets=sets)
 
-    def regex_atom(self, subject: tuple, patterns: tuple, ci: bool, whole: bool, node, *, literals) -> int:
+    def regex_atom(self, subject: tuple, patterns: tuple, ci: bool, whole: bool, node, *, literal_sets) -> int:
         if subject[0] == "const":
             hit = bool(subject[1]) and fn.regex_test(subject[1], patterns, ci, whole)
             return self.node(TRUE if hit else FALSE)
         level = self.skey_level(subject)
-        prefilter = -1
-        if literals and all(literals):
-            # Case-insensitive literals find a superset of the rows any of the regexes can match.
+        prefilters = []
+        for literals in literal_sets:
+            # Case-insensitive literals find a superset of the rows the regexes can match.
             pf = self.literal_atom(subject, True, [(CONTAINS, lit) for lit in literals], node)
-            prefilter = self.nodes[pf][1] if self.nodes[pf][0] == ATOM else -1
-        return self.atom(("regex", subject, patterns, ci, whole, prefilter), level)
+            if self.nodes[pf][0] == ATOM:
+                prefilters.append(self.nodes[pf][1])
+        return self.atom(("regex", subject, patterns, ci, whole, tuple(prefilters)), level)
 
     # --- lists --------------------------------------------------------------------------------
     def list_(self, node: ast.Node) -> ListVal:
@@ -491,7 +601,70 @@ class Compiler:
         return ("profile", None)
 
     # --- output -------------------------------------------------------------------------------
-    def program(self):
+    def regex_atoms_under(self, root: int) -> set[int]:
+        """Regex atoms read anywhere below ``root``."""
+        found, stack, seen = set(), [root], set()
+        while stack:
+            i = stack.pop()
+            if i in seen:
+                continue
+            seen.add(i)
+            op, a, _, _, kids = self.nodes[i]
+            if op == ATOM and self.atoms[a][0] in LAZY_ATOMS:
+                found.add(a)
+            stack.extend(kids)
+        return found
+
+    def guards(self) -> tuple[list[int], dict[int, list[int]]]:
+        """Per rule, an upper bound of the rule that reads no lazy atom, and per lazy atom
+        the rules that read it. A row where a rule's guard is false fails the rule whatever
+        its regexes say, so lazy atoms are computed only on rows some reader's guard passes.
+
+        The bound replaces a lazy atom by its literal prefilters (a necessary condition)
+        where it counts positively, by false where it counts negatively (under a not), and
+        any non-monotone node over lazy atoms (all, counts, comparisons) by true / false.
+        """
+        memo: dict[tuple[int, bool], int] = {}
+        lazy_under: dict[int, bool] = {}
+
+        def has_lazy(i: int) -> bool:
+            if i not in lazy_under:
+                op, a, _, _, kids = self.nodes[i]
+                lazy_under[i] = (op == ATOM and self.atoms[a][0] in LAZY_ATOMS) or any(has_lazy(k) for k in kids)
+            return lazy_under[i]
+
+        def bound(i: int, positive: bool) -> int:
+            key = (i, positive)
+            if key in memo:
+                return memo[key]
+            op, a, b, _, kids = self.nodes[i]
+            if not has_lazy(i):
+                out = i
+            elif op == ATOM:
+                pfs = self.atoms[a][-1] if self.atoms[a][0] == "regex" else ()
+                out = self.and_([self.node(ATOM, pf, b) for pf in pfs]) if positive else self.node(FALSE)
+            elif op == AND:
+                out = self.and_([bound(k, positive) for k in kids])
+            elif op == OR:
+                out = self.or_([bound(k, positive) for k in kids])
+            elif op == NOT:
+                out = self.node(NOT, kids=[bound(kids[0], not positive)])
+            elif op == ANY:
+                out = self.node(ANY, a, kids=[bound(k, positive) for k in kids])
+            else:
+                out = self.node(TRUE if positive else FALSE)
+            memo[key] = out
+            return out
+
+        guard_roots, readers = [], {}
+        for r, root in enumerate(self.roots):
+            guard_roots.append(bound(root, True))
+            for aid in self.regex_atoms_under(root):
+                readers.setdefault(aid, []).append(r)
+        return guard_roots, readers
+
+    def program(self, roots: list[int] | None = None):
+        roots = self.roots if roots is None else roots
         n = len(self.nodes)
         op = np.array([k[0] for k in self.nodes], np.int8)
         a = np.array([k[1] for k in self.nodes], np.int32)
@@ -503,7 +676,7 @@ class Compiler:
             first[1:] = np.cumsum(n_kids)[:-1]
         kids = np.array([c for k in self.nodes for c in k[4]], np.int32)
         return _core.RuleProgram(
-            op, a, b, first, n_kids, value, kids, np.array(self.roots, np.int32),
+            op, a, b, first, n_kids, value, kids, np.array(roots, np.int32),
             np.array([lv.parent for lv in self.levels], np.int32),
             len(self.atoms), len(self.num_cols), len(self.code_cols))
 

@@ -69,7 +69,7 @@ class Interpreter:
         return getattr(self, "_" + type(node).__name__.lower())(node)
 
     def _literal(self, node):
-        return node.value
+        return _norm(node.value)  # "" is null, like an empty field
 
     def _field(self, node):
         if node.path in CONSTANTS:

@@ -19,7 +19,7 @@ from pyscore import _core
 from pyscore._dtypes import OFFSET_DTYPE
 from pyscore.batch import MessageBatch, StringColumn
 from pyscore.rules import functions as fn
-from pyscore.rules.compiler import Compiler
+from pyscore.rules.compiler import LAZY_ATOMS, Compiler
 from pyscore.rules.types import prevalence_of
 
 
@@ -55,7 +55,9 @@ class CompiledRules:
     def __init__(self, rules: Sequence[RuleMeta], compiler: Compiler) -> None:
         self.rules = list(rules)
         self._c = compiler
-        self._program = compiler.program()
+        guard_roots, self._regex_readers = compiler.guards()
+        self._program = compiler.program()  # after guards(): guard nodes are part of the arrays
+        self._guards = compiler.program(guard_roots) if self._regex_readers else None
         self._matchers = self._build_matchers(compiler)
         self.signals = sorted({k[1] for k in compiler.num_cols if k[0] == "sig"}
                               | {k[1] for k in _all_string_keys(compiler) if k[0] == "prevalence"})
@@ -107,7 +109,7 @@ class CompiledRules:
         """
         features_by_name = self._features(batch, context, features, feature_names)
         run = _BatchRun(self._c, batch, features_by_name)
-        return run.evaluate(self._program, self._matchers, len(self.rules))
+        return run.evaluate(self._program, self._matchers, len(self.rules), self._guards, self._regex_readers)
 
     def _features(self, batch, context, features, feature_names) -> dict[str, np.ndarray]:
         if not self.signals:
@@ -200,6 +202,13 @@ class _BatchRun:
     def values(self, skey: tuple, level: int) -> list[str]:
         return self.string_at(skey, level).to_list()
 
+    def values_of(self, skey: tuple, level: int, rows: np.ndarray) -> list[str]:
+        """Values of ``skey`` at ``level`` for some rows only."""
+        idx = self.lift(self.c.skey_level(skey), level)
+        col = self.string(skey)
+        src = rows if idx is None else idx[rows]
+        return [col[i] for i in src.tolist()]
+
     def _materialise(self, skey: tuple) -> StringColumn:
         kind = skey[0]
         if kind == "col":
@@ -227,7 +236,7 @@ class _BatchRun:
         raise AssertionError(f"unknown string expression {skey!r}")
 
     # --- atoms --------------------------------------------------------------------------------
-    def evaluate(self, program, matchers, n_rules: int) -> np.ndarray:
+    def evaluate(self, program, matchers, n_rules: int, guards, regex_readers) -> np.ndarray:
         c = self.c
         atom_rows = np.array([self.rows[lv] for lv in c.atom_level], OFFSET_DTYPE)
         atom_base = np.zeros(len(c.atoms) + 1, OFFSET_DTYPE)
@@ -236,28 +245,43 @@ class _BatchRun:
         for skey, matcher in matchers:
             col = self.string(skey)
             matcher.match(col.offsets, col.data, atom_base, buf)
-        for aid, key in enumerate(c.atoms):  # regexes after literals: they read their prefilter atoms
-            if key[0] != "lit":
-                view = buf[atom_base[aid]:atom_base[aid + 1]]
-                view[:] = self._atom(key, c.atom_level[aid], buf, atom_base)
+        for aid, key in enumerate(c.atoms):
+            if key[0] != "lit" and key[0] not in LAZY_ATOMS:
+                buf[atom_base[aid]:atom_base[aid + 1]] = self._atom(key, buf, atom_base, None)
         nums, num_base = self._numbers()
         codes, code_base, n_codes = self._codes()
         offsets = [np.zeros(1, OFFSET_DTYPE)] + [o for o in self.offsets[1:]]
         off_base = np.zeros(len(offsets), OFFSET_DTYPE)
         off_base[1:] = np.cumsum([len(o) for o in offsets])[:-1]
-        out = np.zeros((len(self.batch), n_rules), np.uint8)
-        program.evaluate(len(self.batch), np.concatenate(offsets), off_base, np.array(self.rows, OFFSET_DTYPE),
-                         buf, atom_base, nums, num_base, codes, code_base, n_codes, out)
+        args = (np.concatenate(offsets), off_base, np.array(self.rows, OFFSET_DTYPE))
+        n = len(self.batch)
+        if regex_readers:
+            # Regexes last, and only on rows where a rule reading them can still match.
+            passed = np.zeros((n, guards.n_rules), np.uint8)
+            guards.evaluate(n, *args, buf, atom_base, nums, num_base, codes, code_base, n_codes, passed)
+            for aid, readers in regex_readers.items():
+                need = passed[:, readers].any(axis=1)
+                idx = self.lift(0, c.atom_level[aid])
+                if idx is not None:
+                    need = need[idx]
+                buf[atom_base[aid]:atom_base[aid + 1]] = self._atom(c.atoms[aid], buf, atom_base, need)
+        out = np.zeros((n, n_rules), np.uint8)
+        program.evaluate(n, *args, buf, atom_base, nums, num_base, codes, code_base, n_codes, out)
         return out
 
-    def _atom(self, key: tuple, level: int, buf: np.ndarray, atom_base: np.ndarray) -> np.ndarray:
+    def _atom(self, key: tuple, buf: np.ndarray, atom_base: np.ndarray, need: np.ndarray | None) -> np.ndarray:
+        """One atom's values; ``need`` (regexes only) masks the rows worth computing."""
         kind = key[0]
         if kind == "nonnull":
             return _nonnull(self.string(key[1]))
         if kind == "regex":
-            _, skey, patterns, ci, whole, prefilter = key
+            _, skey, patterns, ci, whole, prefilters = key
             col = self.string(skey)
-            mask = (buf[atom_base[prefilter]:atom_base[prefilter + 1]] != 0) if prefilter >= 0 else _nonnull(col)
+            mask = _nonnull(col)
+            for pf in prefilters:
+                mask &= buf[atom_base[pf]:atom_base[pf + 1]] != 0
+            if need is not None:
+                mask &= need
             out = np.zeros(len(col), bool)
             memo: dict[str, bool] = {}
             for r in np.flatnonzero(mask).tolist():
@@ -276,10 +300,13 @@ class _BatchRun:
             return both & ((ha == hb) if kind == "streq" else (ha != hb))
         if kind == "pred":
             _, name, subject, patterns, lv = key
-            values = self.values(subject, lv)
-            pats = [self.values(p, lv) for p in patterns]
-            return np.array([bool(v) and fn.string_predicate(name, v, tuple(p for p in ps if p))
-                             for v, *ps in zip(values, *pats, strict=True)], bool)
+            rows = np.flatnonzero(need) if need is not None else np.arange(self.rows[lv])
+            values = self.values_of(subject, lv, rows)
+            pats = [self.values_of(p, lv, rows) for p in patterns]
+            out = np.zeros(self.rows[lv], bool)
+            out[rows] = [bool(v) and fn.string_predicate(name, v, tuple(p for p in ps if p))
+                         for v, *ps in zip(values, *pats, strict=True)]
+            return out
         raise AssertionError(f"unknown atom {key!r}")
 
     # --- numbers and codes --------------------------------------------------------------------
@@ -305,17 +332,11 @@ class _BatchRun:
             return chars
         if kind == "lev":
             _, a, b, lv = key
-            memo: dict[tuple[str, str], float] = {}
-            out = []
-            for x, y in zip(self.values(a, lv), self.values(b, lv), strict=True):
-                if not x or not y:
-                    out.append(math.nan)
-                    continue
-                d = memo.get((x, y))
-                if d is None:
-                    d = memo[(x, y)] = float(fn.levenshtein(fn.ascii_lower(x), fn.ascii_lower(y)))
-                out.append(d)
-            return np.array(out, np.float64)
+            pairs = list(zip(self.values(a, lv), self.values(b, lv), strict=True))
+            distinct = sorted({p for p in pairs if p[0] and p[1]})
+            dist = dict(zip(distinct, _core.folded_levenshtein([p[0] for p in distinct], [p[1] for p in distinct]).tolist(),
+                            strict=True))
+            return np.array([dist.get(p, math.nan) for p in pairs], np.float64)
         raise AssertionError(f"unknown numeric column {key!r}")
 
     def _codes(self) -> tuple[np.ndarray, np.ndarray, int]:

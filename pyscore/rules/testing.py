@@ -11,8 +11,8 @@ import numpy as np
 
 from pyscore.batch import MessageBatch
 from pyscore.message import Message
-from pyscore.rules.interpreter import interpret, message_row
 from pyscore.rules.compiler import Compiler
+from pyscore.rules.interpreter import interpret, message_row
 from pyscore.rules.ruleset import RuleSet
 from pyscore.rules.runtime import CompiledRules
 

@@ -106,6 +106,9 @@ class RuleProgram {
   ProgramSpec spec_;
 };
 
+// Edit distance between two UTF-8 strings, counted in code points, ASCII letters folded.
+int64_t FoldedLevenshtein(const std::string& a, const std::string& b);
+
 // 64-bit FNV-1a hash of each row (ASCII-folded when case_insensitive).
 void HashStrings(const int64_t* offsets, int64_t n_rows, const uint8_t* data, bool case_insensitive,
                  uint64_t* out);
