@@ -481,3 +481,12 @@ def test_group_counts_match_plain_python_reference(seed):
                                                             "caught")}
                for r in res.by_dimension[dim]}
         assert got == want, dim
+
+
+def test_sliced_and_chunked_logs_give_the_same_metrics():
+    whole = evaluate(make_log(), make_labels()).to_dict()
+    chunked = pa.concat_tables([make_log().slice(0, 4), make_log().slice(4)])
+    assert evaluate(chunked, make_labels()).to_dict() == whole
+    sliced = make_log().slice(3)
+    rebuilt = pa.Table.from_pylist(sliced.to_pylist(), schema=DECISION_LOG_SCHEMA)
+    assert evaluate(sliced, make_labels()).to_dict() == evaluate(rebuilt, make_labels()).to_dict()
