@@ -266,6 +266,14 @@ def test_triage_groups(result):
     assert len(tri) == 5
 
 
+def test_a_rule_at_its_threshold_is_confident_not_barely():
+    rows = [r for r in DECISIONS if r[0] != "m7"]
+    rows.append(("m7", "t1", "enron", "credential_phishing", "cred_rule", (1, 0.2, 0, 0.2, 0.1), ["cred_rule"], []))
+    res = evaluate(make_log(rows), make_labels())
+    alarm = next(g for g in res.triage if g["side"] == "false_positive" and g["detector"] == "cred_rule")
+    assert alarm["barely"] is False and "confidently" in alarm["hint"]
+
+
 def test_split_filter_excludes_other_splits():
     labels = pa.concat_tables([make_labels(LABELS[:6], split="train"), make_labels(LABELS[6:], split="test")])
     res = evaluate(make_log(), labels, split="test")

@@ -131,11 +131,14 @@ def _detector_scores(col: pa.ChunkedArray, near_margin: float) -> tuple[pa.Table
     score = pc.fill_null(items.field("score"), np.nan).to_numpy(zero_copy_only=False)
     threshold = pc.fill_null(items.field("threshold"), np.nan).to_numpy(zero_copy_only=False)
     # Distance to the threshold, relative for large thresholds (margins), absolute for probabilities.
+    # Only a model's score can be near its threshold: a rule or list scores 0 or 1.
+    graded = kind_code == kinds.to_pylist().index("model") if "model" in kinds.to_pylist() else \
+        np.zeros(len(kind_code), bool)
     with np.errstate(invalid="ignore"):
         gap = (threshold - score) / np.maximum(np.abs(threshold), 1.0)
         at = score >= threshold
-        near = (gap > 0) & (gap <= near_margin)
-        barely = (gap <= 0) & (gap >= -near_margin)
+        near = graded & (gap > 0) & (gap <= near_margin)
+        barely = graded & (gap <= 0) & (gap >= -near_margin)
     scores = pa.table(
         {
             "row_id": ids,

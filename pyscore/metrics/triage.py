@@ -1,12 +1,13 @@
 """This module contains false-positive / false-negative triage: misses and false alarms grouped by cause.
 
 A miss (a message of the malicious or spam group that the decision did not
-catch) is grouped by the detector of its group that came nearest below its
-threshold (within ``near_margin`` of it, relative to ``max(|threshold|, 1)``);
+catch) is grouped by the model of its group that came nearest below its
+threshold (within ``near_margin`` of it, relative to ``max(|threshold|, 1)``;
+rules and lists score 0 or 1 and are never "near");
 misses no detector came near form the "capability gap" group: no threshold
 tuning would catch them, a new signal or detector is needed. A false alarm is
-grouped by the deciding detector and whether it fired *barely* (within the
-margin above its threshold: tuning may clear it) or confidently (its signals
+grouped by the deciding detector and whether it fired *barely* (a model
+within the margin above its threshold: tuning may clear it) or confidently (its signals
 do not separate these messages). Each group carries the breakdown by true
 category, source and technique, the signals most often among the top
 contributions, and a few example message ids.
