@@ -42,9 +42,11 @@ def _is_ip(host: str) -> bool:
 def _to_unicode(label: str) -> str:
     if label.startswith("xn--") and len(label) <= 63:
         try:
-            return label[4:].encode("ascii").decode("punycode")
+            decoded = label[4:].encode("ascii").decode("punycode")
         except (UnicodeError, ValueError):
             return label
+        # An xn-- label that decodes to plain ASCII is no IDN (IDNA forbids it): keep it as written.
+        return label if decoded.isascii() else decoded
     return label
 
 

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import base64
+import collections
 import datetime as dt
 import hashlib
 import io
+import re
+import tarfile
+import time
 import zipfile
 
 import pytest
@@ -606,3 +610,47 @@ def test_mutated_messages_never_raise(seed, edits):
 def test_hostile_inputs_are_bounded(raw):
     # No timing assertion: a quadratic pattern would make this test visibly hang.
     check_bounded(parse(raw), ParseLimits())
+
+
+# ---------------------------------------------------------------- every real message
+
+_MBOX_FROM = re.compile(rb"\n(?=From )")
+
+
+def _corpus_messages(path):
+    """(id, raw) of every message in a tar.xz: files, and mbox files split on "From " lines."""
+    with tarfile.open(path, "r:xz") as tf:
+        for member in tf:
+            if not member.isfile():
+                continue
+            data = tf.extractfile(member).read()
+            if data.startswith(b"From ") and b"\nFrom " in data:
+                for i, raw in enumerate(_MBOX_FROM.split(data)):
+                    yield f"{member.name}#{i}", raw
+            else:
+                yield member.name, data
+
+
+@pytest.mark.corpora
+def test_every_corpus_message_parses(corpora_dir):
+    counts: collections.Counter = collections.Counter()
+    failures = []
+    n = 0
+    seconds = 0.0
+    for path in sorted(corpora_dir.glob("*.tar.xz")):
+        for ident, raw in _corpus_messages(path):
+            start = time.perf_counter()
+            try:
+                m = parse(raw)
+            except Exception as exc:  # noqa: BLE001 -- the test counts what escapes
+                failures.append((ident, repr(exc)))
+                continue
+            finally:
+                seconds += time.perf_counter() - start
+            n += 1
+            counts.update(d.kind for d in m.defects)
+            if "internal_error" in kinds(m):
+                failures.append((ident, [d.detail for d in m.defects if d.kind == "internal_error"]))
+    print(f"\n{n} messages, {n / seconds:.0f} messages/s in parse, defects: {dict(counts.most_common())}")
+    assert n > 0
+    assert failures == []

@@ -1,0 +1,122 @@
+"""MIME parsing throughput: pyscore.mime.parse beside the standard library, on real messages.
+
+Run: cd bench && OMP_NUM_THREADS=1 ../.venv-dev/bin/pytest -o python_files='bench_*.py' \
+         --benchmark-enable --benchmark-only bench_parse.py -s
+
+Each round parses the next of many distinct messages (up to 400 from each
+archive in ``corpora_dir``, read with tarfile; generated messages when the
+corpora are absent), so the median is a median over messages, never one
+message repeated. Peers in the same run:
+
+- ``email.message_from_bytes(raw, policy=email.policy.default)``: the stdlib
+  parser with the modern policy. It only splits the MIME tree; headers,
+  addresses, bodies and attachments are decoded later, on access.
+- ``email.parser.BytesParser(policy=compat32)``: the legacy policy, faster, same laziness.
+
+``pyscore.mime.parse`` does more work per message than either (decoded
+bodies, HTML to text, links, attachments hashed and typed, addresses,
+dates, hops, auth results). The ratios are printed with -s and stored in
+``extra_info``.
+"""
+
+from __future__ import annotations
+
+import email
+import email.parser
+import email.policy
+import random
+import re
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from pyscore.mime import parse
+
+PER_ARCHIVE = 400
+_MBOX_SPLIT = re.compile(rb"\n(?=From )")
+_MEDIANS: dict[str, float] = {}
+
+
+def _read_archive(path: Path, limit: int) -> list[bytes]:
+    out: list[bytes] = []
+    with tarfile.open(path, "r:xz") as tf:
+        for member in tf:
+            if not member.isfile() or member.name.endswith(("LICENSE", "README", ".md")):
+                continue
+            data = tf.extractfile(member).read()
+            if data.startswith(b"From ") and b"\nFrom " in data:
+                out.extend(m for m in _MBOX_SPLIT.split(data) if m.strip())
+            else:
+                out.append(data)
+            if len(out) >= limit:
+                break
+    return out[:limit]
+
+
+def _generated(n: int) -> list[bytes]:
+    rng = random.Random(7)
+    words = ["account", "verify", "invoice", "meeting", "payment", "please", "review", "attached", "update", "password", "quarterly", "report"]
+    out = []
+    for i in range(n):
+        text = " ".join(rng.choice(words) for _ in range(rng.randint(40, 400)))
+        head = (f"From: Sender {i} <s{i}@example{i % 50}.com>\nTo: r{i}@corp.example\n"
+                f"Subject: {rng.choice(words)} {i}\nDate: Mon, 1 Jan 2024 10:{i % 60:02d}:00 +0000\n"
+                f"Message-ID: <{i}@example.com>\nReceived: from mx{i % 9}.example.net ([192.0.2.{i % 250}]) "
+                f"by mx.corp.example with ESMTPS; Mon, 1 Jan 2024 10:00:00 +0000\n")
+        if i % 3 == 0:
+            out.append((head + f"Content-Type: text/plain\n\n{text}\nhttps://example{i}.com/x\n").encode())
+        else:
+            html = f'<html><body><p>{text}</p><a href="https://l{i}.example.org/p?id={i}">Open</a></body></html>'
+            out.append((head + 'Content-Type: multipart/alternative; boundary="b"\n\n--b\nContent-Type: text/plain\n\n'
+                        f"{text}\n--b\nContent-Type: text/html\n\n{html}\n--b--\n").encode())
+    return out
+
+
+@pytest.fixture(scope="module")
+def messages(request) -> list[bytes]:
+    try:
+        corpora = request.getfixturevalue("corpora_dir")
+    except pytest.skip.Exception:
+        return _generated(1500)
+    out: list[bytes] = []
+    for path in sorted(corpora.glob("*.tar.xz")):
+        out.extend(_read_archive(path, PER_ARCHIVE))
+    random.Random(0).shuffle(out)
+    return out
+
+
+def _rotate(benchmark, messages: list[bytes], fn, name: str) -> None:
+    it = iter(range(10**9))
+
+    def setup():
+        return (messages[next(it) % len(messages)],), {}
+
+    benchmark.pedantic(fn, setup=setup, rounds=len(messages), iterations=1, warmup_rounds=20)
+    median = benchmark.stats.stats.median
+    _MEDIANS[name] = median
+    benchmark.extra_info["messages"] = len(messages)
+    benchmark.extra_info["median_us"] = round(median * 1e6, 1)
+    print(f"\n{name}: median {median * 1e6:.0f} us over {len(messages)} messages")
+
+
+@pytest.mark.benchmark(group="parse")
+def test_stdlib_policy_default(benchmark, messages):
+    _rotate(benchmark, messages, lambda raw: email.message_from_bytes(raw, policy=email.policy.default),
+            "stdlib_default")
+
+
+@pytest.mark.benchmark(group="parse")
+def test_stdlib_compat32(benchmark, messages):
+    parser = email.parser.BytesParser(policy=email.policy.compat32)
+    _rotate(benchmark, messages, parser.parsebytes, "stdlib_compat32")
+
+
+@pytest.mark.benchmark(group="parse")
+def test_pyscore_parse(benchmark, messages):
+    _rotate(benchmark, messages, parse, "pyscore")
+    for peer in ("stdlib_default", "stdlib_compat32"):
+        if peer in _MEDIANS:
+            ratio = _MEDIANS[peer] / _MEDIANS["pyscore"]
+            benchmark.extra_info[f"speedup_vs_{peer}"] = round(ratio, 2)
+            print(f"pyscore is {ratio:.2f}x the speed of {peer} (median per message)")

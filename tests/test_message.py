@@ -1,0 +1,100 @@
+"""Tests of pyscore.message: MDM-shaped to_dict / from_dict round trips and their errors."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import io
+import json
+import zipfile
+
+import pytest
+
+from pyscore.message import AuthCheck, Domain, Message
+from pyscore.mime import parse
+
+
+def _zip() -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("a.exe", b"MZ")
+    return buf.getvalue()
+
+
+RICH = (
+    "From: \"Jane\" <jane@example.co.uk>\nTo: a@x.com, B <b@y.org>\nReply-To: r@z.net\n"
+    "Date: Tue, 2 Jan 2024 10:00:00 +0100\nMessage-ID: <m@x>\nReferences: <a@x> <b@x>\n"
+    "Subject: =?utf-8?q?caf=C3=A9?=\nX-Spam-Score: 1\n"
+    "Received: from h.example.com ([192.0.2.1]) by mx.x.com with ESMTP; Tue, 2 Jan 2024 10:00:01 +0100\n"
+    "Authentication-Results: mx.x.com; spf=pass smtp.mailfrom=example.co.uk; dkim=none\n"
+    'Content-Type: multipart/mixed; boundary="B"\n\n'
+    "--B\nContent-Type: text/html\n\n<p>Hi <a href=\"http://xn--80ak6aa92e.com/\">there</a></p>\n"
+    "--B\nContent-Type: application/zip; name=a.zip\nContent-Transfer-Encoding: base64\n\n"
+    + base64.encodebytes(_zip()).decode()
+    + "--B\nContent-Type: message/rfc822\n\nFrom: inner@x.com\nSubject: inner\n\nbody\n--B--\n"
+).encode()
+
+
+def test_round_trip_of_a_parsed_message():
+    m = parse(RICH)
+    data = m.to_dict()
+    assert Message.from_dict(data) == m
+    # and through JSON text, as a service would send it
+    assert Message.from_dict(json.loads(json.dumps(data))) == m
+
+
+def test_mdm_paths():
+    data = parse(RICH).to_dict()
+    assert data["sender"]["email"]["domain"]["root_domain"] == "example.co.uk"
+    assert data["headers"]["from"]["display_name"] == "Jane"
+    assert data["headers"]["auth_summary"]["spf"]["pass"] is True
+    assert data["headers"]["auth_summary"]["dkim"]["pass"] is False
+    assert data["headers"]["auth_summary"]["dmarc"]["pass"] is None
+    assert data["headers"]["date"] == "2024-01-02T10:00:00+01:00"
+    assert data["headers"]["hops"][0]["from_ip"] == "192.0.2.1"
+    assert data["links"][0]["href_url"]["domain"]["punycode"] == "xn--80ak6aa92e.com"
+    assert data["attachments"][0]["archive_members"] == ["a.exe"]
+    assert data["attachments"][1]["nested"]["subject"]["subject"] == "inner"
+    assert data["stripped_headers"] == ["X-Spam-Score"]
+
+
+def test_partial_dict_takes_defaults():
+    m = Message.from_dict({"subject": {"subject": "hello"}, "sender": {"email": {"email": "a@b.com"}}})
+    assert m.subject.subject == "hello" and m.sender.email.email == "a@b.com"
+    assert m.body.text == "" and m.links == () and m.headers.date is None
+
+
+def test_naive_date_reads_as_utc():
+    m = Message.from_dict({"headers": {"date": "2024-01-02T10:00:00"}})
+    assert m.headers.date == dt.datetime(2024, 1, 2, 10, tzinfo=dt.UTC)
+
+
+def test_pass_is_derived_and_ignored_on_input():
+    check = Message.from_dict({"headers": {"auth_summary": {"spf": {"result": "fail", "pass": True}}}})
+    assert check.headers.auth_summary.spf == AuthCheck(result="fail")
+
+
+@pytest.mark.parametrize(("data", "match"), [
+    ({"subjekt": {}}, r"message\.subjekt: unknown field"),
+    ({"subject": "hello"}, r"message\.subject: expected an object, got str"),
+    ({"links": {}}, r"message\.links: expected a list, got dict"),
+    ({"links": [{"href_url": {"url": 5}}]}, r"message\.links\[0\]\.href_url\.url: expected a string, got int"),
+    ({"size": "12"}, r"message\.size: expected an integer"),
+    ({"size": True}, r"message\.size: expected an integer"),
+    ({"headers": {"date": "last tuesday"}}, r"message\.headers\.date: expected an ISO 8601 date-time"),
+    ({"attachments": [{"encrypted": "yes"}]}, r"message\.attachments\[0\]\.encrypted: expected true or false"),
+    ({"attachments": [{"nested": {"bogus": 1}}]}, r"message\.attachments\[0\]\.nested\.bogus: unknown field"),
+])
+def test_from_dict_errors_name_the_path(data, match):
+    with pytest.raises(ValueError, match=match):
+        Message.from_dict(data)
+
+
+def test_from_dict_rejects_a_non_object():
+    with pytest.raises(ValueError, match="message: expected an object, got list"):
+        Message.from_dict([])  # type: ignore[arg-type]
+
+
+def test_records_are_frozen():
+    with pytest.raises(AttributeError):
+        Domain().domain = "x"  # type: ignore[misc]
