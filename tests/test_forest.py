@@ -1,0 +1,287 @@
+"""Tests of the compiled forest: exactness against a plain evaluator and the source libraries."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from threadpoolctl import threadpool_limits
+
+from pyscore.models.forest import OP_CODES, CompiledForest, ForestArrays
+from pyscore.models.importer import import_forest
+
+# -- a plain reference evaluator (the oracle) ---------------------------------------
+
+
+def reference_margin(a: ForestArrays, X: np.ndarray) -> np.ndarray:
+    """Walk every tree node by node in float64, exactly as the authored arrays say."""
+    out = np.tile(a.base_score, (len(X), 1)).astype(np.float64)
+    ops = {0: lambda x, t: x <= t, 1: lambda x, t: x < t, 2: lambda x, t: x >= t, 3: lambda x, t: x > t}
+    for t in range(a.n_trees):
+        base = a.tree_offsets[t]
+        for r, row in enumerate(X):
+            i = 0
+            while a.feature[base + i] >= 0:
+                g = base + i
+                x = float(row[a.feature[g]])
+                go_left = bool(a.default_left[g]) if np.isnan(x) else ops[int(a.op[g])](x, a.threshold[g])
+                i = a.left[g] if go_left else a.right[g]
+            out[r, a.tree_output[t]] += a.leaf_value[base + i]
+    return out
+
+
+def grow_tree(rng: np.random.Generator, nodes: list[list], depth: int, max_depth: int, n_features: int,
+              thresholds: np.ndarray) -> int:  # fmt: skip
+    """Append a random subtree in pre-order; returns its root's index."""
+    i = len(nodes)
+    nodes.append([])
+    if depth >= max_depth or (depth > 0 and rng.random() < 0.25):
+        nodes[i] = [-1, 0.0, 0, -1, -1, 0, float(rng.normal()), float(rng.integers(1, 50))]
+        return i
+    f = int(rng.integers(n_features))
+    thr = float(rng.choice(thresholds))
+    lo = grow_tree(rng, nodes, depth + 1, max_depth, n_features, thresholds)
+    hi = grow_tree(rng, nodes, depth + 1, max_depth, n_features, thresholds)
+    nodes[i] = [f, thr, int(rng.integers(4)), lo, hi, int(rng.integers(2)), 0.0, 0.0]
+    return i
+
+
+def random_forest(rng: np.random.Generator, n_trees: int, n_features: int, n_outputs: int, max_depth: int,
+                  thresholds: np.ndarray) -> ForestArrays:  # fmt: skip
+    feature, threshold, op, left, right, dl, leaf, cover, offsets = [], [], [], [], [], [], [], [], [0]
+    for _ in range(n_trees):
+        nodes: list[list] = []
+        grow_tree(rng, nodes, 0, max_depth, n_features, thresholds)
+        for n in nodes:
+            for lst, v in zip((feature, threshold, op, left, right, dl, leaf, cover), n, strict=True):
+                lst.append(v)
+        offsets.append(offsets[-1] + len(nodes))
+    return ForestArrays(
+        n_features=n_features, n_outputs=n_outputs, tree_offsets=np.array(offsets, np.int64),
+        tree_output=(np.arange(n_trees) % n_outputs).astype(np.int32), feature=np.array(feature, np.int32),
+        threshold=np.array(threshold), op=np.array(op, np.int8), left=np.array(left, np.int32),
+        right=np.array(right, np.int32), default_left=np.array(dl, np.uint8), leaf_value=np.array(leaf),
+        cover=np.array(cover), base_score=rng.normal(size=n_outputs),
+        post_transform="softmax" if n_outputs > 1 else "sigmoid",
+    )  # fmt: skip
+
+
+def stump(op: str, threshold: float, default_left: bool) -> CompiledForest:
+    a = ForestArrays(
+        n_features=2, n_outputs=1, tree_offsets=np.array([0, 3]), tree_output=np.array([0], np.int32),
+        feature=np.array([1, -1, -1], np.int32), threshold=np.array([threshold, 0, 0]),
+        op=np.array([OP_CODES[op], 0, 0], np.int8), left=np.array([1, -1, -1], np.int32),
+        right=np.array([2, -1, -1], np.int32), default_left=np.array([default_left, 0, 0], np.uint8),
+        leaf_value=np.array([0.0, -1.0, 1.0]), cover=None, base_score=np.zeros(1),
+    )  # fmt: skip
+    return CompiledForest(a)
+
+
+@pytest.mark.parametrize("op", ["<=", "<", ">=", ">"])
+@pytest.mark.parametrize("threshold", [0.0, -0.0, 0.5, 0.1, 1e300, -1e300, np.inf, -np.inf, 3.4028234663852886e38])
+@pytest.mark.parametrize("default_left", [False, True])
+def test_stump_matches_float64_comparison(op, threshold, default_left):
+    forest = stump(op, threshold, default_left)
+    f32 = np.float32
+    xs = np.array([0.0, -0.0, 0.5, f32(0.1), np.nextafter(f32(0.1), f32(1)), np.nextafter(f32(0.1), f32(-1)),
+                   np.inf, -np.inf, np.nan, 3.4028235e38, -3.4028235e38, 1e-45, -1e-45], dtype=np.float32)  # fmt: skip
+    X = np.column_stack([np.zeros_like(xs), xs])
+    got = forest.predict_margin(X)[:, 0]
+    want = reference_margin(forest.arrays, X)[:, 0]
+    np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal([forest.predict_one(row) for row in X], want)
+
+
+@pytest.mark.parametrize("n_outputs", [1, 3])
+@pytest.mark.parametrize("max_depth", [3, 6, 11])
+def test_random_forests_match_reference(n_outputs, max_depth):
+    rng = np.random.default_rng(max_depth * 10 + n_outputs)
+    thresholds = np.r_[rng.normal(size=8), 0.0, np.float32(0.3), 0.3, np.inf, -np.inf]
+    arrays = random_forest(rng, 12, 5, n_outputs, max_depth, thresholds)
+    forest = CompiledForest(arrays)
+    # Values on, just above and just below the thresholds, plus NaN and infinities.
+    pool = np.r_[thresholds.astype(np.float32), np.nextafter(thresholds.astype(np.float32), np.float32(np.inf)),
+                 rng.normal(size=20).astype(np.float32), np.nan, np.nan, np.inf, -np.inf]  # fmt: skip
+    X = rng.choice(pool, size=(150, 5)).astype(np.float32)
+    want = reference_margin(arrays, X)
+    np.testing.assert_allclose(forest.predict_margin(X), want, rtol=0, atol=1e-12)
+    rows = np.array([np.atleast_1d(forest.predict_one(r)) for r in X])
+    np.testing.assert_allclose(rows, forest.predict(X), rtol=0, atol=1e-12)
+    # Batch sizes that do not fill a block, and one row.
+    np.testing.assert_allclose(forest.predict_margin(X[:13]), want[:13], rtol=0, atol=1e-12)
+    np.testing.assert_allclose(forest.predict_margin(X[:1]), want[:1], rtol=0, atol=1e-12)
+    assert forest.predict(X[:0]).shape == (0, n_outputs)
+
+
+def test_contributions_sum_to_margin():
+    rng = np.random.default_rng(7)
+    arrays = random_forest(rng, 20, 6, 3, 7, rng.normal(size=10))
+    forest = CompiledForest(arrays)
+    X = rng.normal(size=(60, 6)).astype(np.float32)
+    X[rng.random(X.shape) < 0.2] = np.nan
+    margin = forest.predict_margin(X)
+    for method in ("saabas", "treeshap"):
+        for output in range(3):
+            dense = forest.contributions_dense(X, output=output, method=method)
+            np.testing.assert_allclose(dense.sum(axis=1), margin[:, output], rtol=0, atol=1e-5)
+            top = forest.contributions(X, top_k=3, output=output, method=method)
+            np.testing.assert_allclose(top.bias, dense[:, -1])
+            magnitudes = np.abs(top.values)
+            assert (magnitudes[:, :-1] >= magnitudes[:, 1:]).all()
+            np.testing.assert_allclose(np.take_along_axis(dense, top.features, axis=1), top.values)
+        # output=None picks each row's most likely class.
+        auto = forest.contributions_dense(X, method=method)
+        np.testing.assert_allclose(auto.sum(axis=1), margin.max(axis=1), rtol=0, atol=1e-5)
+
+
+# -- parity with the source libraries ---------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def data():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(1500, 8)).astype(np.float32)
+    X[rng.random(X.shape) < 0.15] = np.nan
+    X[:, 3] = np.round(X[:, 3])  # many rows exactly on thresholds
+    z = np.nan_to_num(X[:, 0]) + 0.7 * np.nan_to_num(X[:, 1]) - np.isnan(X[:, 2]) + 0.5 * rng.normal(size=len(X))
+    Xt = rng.normal(size=(800, 8)).astype(np.float32)
+    Xt[rng.random(Xt.shape) < 0.15] = np.nan
+    Xt[:, 3] = np.round(Xt[:, 3])
+    return X, (z > 0).astype(int), np.digitize(z, [-0.5, 0.8]), Xt
+
+
+def assert_parity(model, Xt: np.ndarray, reference: np.ndarray) -> CompiledForest:
+    forest = CompiledForest(import_forest(model))
+    got = forest.predict(Xt)
+    reference = reference.reshape(len(Xt), -1)
+    assert np.abs(got - reference).max() <= 1e-6
+    rows = np.array([np.atleast_1d(forest.predict_one(r)) for r in Xt[:100]])
+    assert np.abs(rows - reference[:100]).max() <= 1e-6
+    dense = forest.contributions_dense(Xt, method="treeshap")
+    margin = forest.predict_margin(Xt)
+    np.testing.assert_allclose(dense.sum(axis=1), margin.max(axis=1), rtol=0, atol=1e-5)
+    return forest
+
+
+@pytest.mark.parametrize("multiclass", [False, True])
+def test_parity_histgradientboosting(data, multiclass):
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    X, y2, y3, Xt = data
+    with threadpool_limits(1):  # OpenMP threads only fight on a shared machine
+        model = HistGradientBoostingClassifier(max_iter=25, random_state=0).fit(X, y3 if multiclass else y2)
+    proba = model.predict_proba(Xt)
+    assert_parity(model, Xt, proba if multiclass else proba[:, 1])
+
+
+@pytest.mark.parametrize("multiclass", [False, True])
+def test_parity_lightgbm(data, multiclass):
+    import lightgbm as lgb
+
+    X, y2, y3, Xt = data
+    params = {"objective": "binary", "verbose": -1, "num_threads": 1}
+    if multiclass:
+        params.update(objective="multiclass", num_class=3)
+    booster = lgb.train(params, lgb.Dataset(X, y3 if multiclass else y2), 25)
+    assert_parity(booster, Xt, booster.predict(Xt))
+
+
+@pytest.mark.parametrize("multiclass", [False, True])
+def test_parity_xgboost(data, multiclass):
+    import xgboost as xgb
+
+    X, y2, y3, Xt = data
+    params = {"objective": "binary:logistic", "max_depth": 6, "nthread": 1}
+    if multiclass:
+        params.update(objective="multi:softprob", num_class=3)
+    booster = xgb.train(params, xgb.DMatrix(X, y3 if multiclass else y2), 25)
+    forest = assert_parity(booster, Xt, booster.inplace_predict(Xt))
+    if not multiclass:  # TreeSHAP matches XGBoost's own (which computes in float32)
+        ours = forest.contributions_dense(Xt, method="treeshap")
+        theirs = booster.predict(xgb.DMatrix(Xt), pred_contribs=True)
+        np.testing.assert_allclose(ours, theirs, rtol=0, atol=1e-4)
+
+
+def test_deep_lightgbm_trees_use_pointer_layout(data):
+    import lightgbm as lgb
+
+    X, y2, _, Xt = data
+    booster = lgb.train({"objective": "binary", "verbose": -1, "num_leaves": 64, "min_data_in_leaf": 2,
+                         "num_threads": 1}, lgb.Dataset(X, y2), 10)  # fmt: skip
+    forest = assert_parity(booster, Xt, booster.predict(Xt))
+    assert forest._core.max_depth > 8
+
+
+def test_categorical_splits_refused():
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    rng = np.random.default_rng(1)
+    X = np.column_stack([rng.integers(0, 5, 300), rng.normal(size=300)]).astype(np.float32)
+    y = (X[:, 0] % 2 == 0).astype(int)
+    with threadpool_limits(1):
+        model = HistGradientBoostingClassifier(max_iter=3, categorical_features=[0]).fit(X, y)
+    with pytest.raises(ValueError, match="categorical split"):
+        import_forest(model)
+
+
+# -- validation of malformed arrays ---------------------------------------------------------------
+
+
+def good_arrays(**changes) -> dict:
+    base = dict(
+        n_features=2, n_outputs=1, tree_offsets=np.array([0, 3]), tree_output=np.array([0], np.int32),
+        feature=np.array([1, -1, -1], np.int32), threshold=np.array([0.5, 0, 0]), op=np.zeros(3, np.int8),
+        left=np.array([1, -1, -1], np.int32), right=np.array([2, -1, -1], np.int32),
+        default_left=np.zeros(3, np.uint8), leaf_value=np.array([0.0, -1.0, 1.0]), cover=None,
+        base_score=np.zeros(1), post_transform="sigmoid",
+    )  # fmt: skip
+    base.update(changes)
+    return base
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"left": np.array([0, -1, -1], np.int32)}, "greater than the parent"),
+        ({"right": np.array([5, -1, -1], np.int32)}, "inside the tree"),
+        ({"feature": np.array([2, -1, -1], np.int32)}, r"feature 2 not in \[0, 2\)"),
+        ({"feature": np.array([-3, -1, -1], np.int32)}, "feature -3"),
+        ({"op": np.array([7, 0, 0], np.int8)}, "operator"),
+        ({"threshold": np.array([np.nan, 0, 0])}, "threshold is NaN"),
+        ({"leaf_value": np.array([0, np.inf, 1.0])}, "leaf value"),
+        ({"tree_offsets": np.array([0, 2])}, "end at the number of nodes"),
+        ({"tree_output": np.array([1], np.int32)}, "tree output 1"),
+        ({"threshold": np.array([0.5, 0])}, "threshold must be 1-d of length 3"),
+        ({"base_score": np.zeros(2)}, "base_score"),
+        ({"post_transform": "softmax"}, "unsupported post-transform|softmax needs"),
+        ({"cover": np.array([1.0, -1.0, 1.0])}, "cover"),
+        ({"n_features": 0}, "n_features"),
+    ],
+)
+def test_malformed_arrays_raise_value_error(changes, message):
+    with pytest.raises(ValueError, match=message):
+        CompiledForest(ForestArrays(**good_arrays(**changes)))
+
+
+def test_node_with_two_parents_refused():
+    # 0 -> (1, 2), 1 -> (3, 3)? children must differ; 1 -> (2, 3) makes 2 a child twice.
+    arrays = good_arrays(
+        tree_offsets=np.array([0, 4]), feature=np.array([0, 1, -1, -1], np.int32),
+        threshold=np.zeros(4), op=np.zeros(4, np.int8), left=np.array([1, 2, -1, -1], np.int32),
+        right=np.array([2, 3, -1, -1], np.int32), default_left=np.zeros(4, np.uint8), leaf_value=np.zeros(4),
+    )  # fmt: skip
+    with pytest.raises(ValueError, match="parents"):
+        CompiledForest(ForestArrays(**arrays))
+
+
+def test_bad_inputs_named():
+    forest = CompiledForest(ForestArrays(**good_arrays()))
+    with pytest.raises(ValueError, match=r"shape \(n, 2\)"):
+        forest.predict(np.zeros((3, 3), np.float32))
+    with pytest.raises(ValueError, match="2 features"):
+        forest.predict_one(np.zeros(3, np.float32))
+    with pytest.raises(ValueError, match="output 1"):
+        forest.contributions(np.zeros((1, 2), np.float32), output=1)
+    with pytest.raises(ValueError, match="saabas"):
+        forest.contributions(np.zeros((1, 2), np.float32), method="lime")
+    with pytest.raises(ValueError, match="schema"):
+        forest.check_schema("other")
