@@ -68,6 +68,7 @@ def spark():
     return session
 
 
+@pytest.mark.slow
 def test_spark_sql_gives_the_duckdb_aggregates(events_file, spark):
     from pyscore.baseline.build import aggregates_spark
 

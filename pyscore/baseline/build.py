@@ -1,7 +1,7 @@
 """This module contains the offline baseline build: SQL aggregates of Parquet events -> a snapshot.
 
 The aggregates are written once in SQL that DuckDB (the embedded default) and
-Spark SQL both run; only the views that flatten the recipient and reply-to
+Spark SQL both run (with explicit DOUBLE casts: DuckDB reads ``2.0`` as a DECIMAL); only the views that flatten the recipient and reply-to
 lists differ (``unnest`` vs ``LATERAL VIEW explode``). Both engines give the
 same tables, row for row; the decayed counts are sums of doubles whose order
 may differ in the last bit, which the float32 store absorbs.
@@ -62,8 +62,8 @@ WITH w AS (
   FROM ev),
 sent AS (
   SELECT tenant, k, min(t) AS first_seen, max(t) AS last_seen,
-         sum(pow(2.0, (t - last_t) / {h!r})) AS decayed,
-         count(*) AS messages, count(DISTINCT floor(t / 86400.0)) AS active_days, {_counts()}
+         sum(pow(2.0, CAST(t - last_t AS DOUBLE) / CAST({h!r} AS DOUBLE))) AS decayed,
+         count(*) AS messages, count(DISTINCT floor(CAST(t AS DOUBLE) / CAST(86400 AS DOUBLE))) AS active_days, {_counts()}
   FROM w GROUP BY tenant, k),
 dist AS (SELECT tenant, k, count(DISTINCT {distinct}) AS d FROM ({{dist_source}}) ds GROUP BY tenant, k),
 sol AS ({sol_cte}),
@@ -89,7 +89,7 @@ WITH w AS (
          max(t) OVER (PARTITION BY tenant, sender, {other}) AS last_t
   FROM {source})
 SELECT tenant, sender, other, min(t) AS first_seen, max(t) AS last_seen,
-       sum(pow(2.0, (t - last_t) / {h!r})) AS decayed, count(*) AS n
+       sum(pow(2.0, CAST(t - last_t AS DOUBLE) / CAST({h!r} AS DOUBLE))) AS decayed, count(*) AS n
 FROM w GROUP BY tenant, sender, other
 ORDER BY tenant, sender, other
 """
