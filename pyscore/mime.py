@@ -152,21 +152,21 @@ DEFAULT_STRIP_HEADERS: tuple[str, ...] = VERDICT_HEADERS + ARCHIVE_HEADERS
 class _Stripper:
     """Decides whether a header name is stripped; decisions cached per name as written."""
 
-    __slots__ = ("_cache", "_match")
+    __slots__ = ("cache", "_match")
 
     def __init__(self, patterns: tuple[str, ...]) -> None:
         alternatives = [re.escape(p[:-1].lower()) + ".*" if p.endswith("*") else re.escape(p.lower())
                         for p in patterns]
         self._match = re.compile("(?:" + "|".join(alternatives) + r")\Z").match
-        self._cache: dict[str, bool] = {}
+        # name as written -> its lower-case form when kept, "" when stripped
+        self.cache: dict[str, str] = {}
 
-    def __call__(self, name: str) -> bool:
-        hit = self._cache.get(name)
-        if hit is None:
-            if len(self._cache) > 4096:
-                self._cache.clear()
-            hit = self._cache[name] = self._match(name.lower()) is not None
-        return hit
+    def classify(self, name: str) -> str:
+        lower = name.lower()
+        if len(self.cache) > 4096:
+            self.cache.clear()
+        verdict = self.cache[name] = "" if self._match(lower) else lower
+        return verdict
 
 
 @functools.lru_cache(maxsize=32)
@@ -211,8 +211,8 @@ def _parse(raw: bytes, limits: ParseLimits, matcher, nested_depth: int, budget: 
 _BLANK_LINE = re.compile(rb"\n\r?\n")
 _FIELD = re.compile(rb"([!-9;-~]+)[ \t]*:[ \t]*([^\r\n]*(?:\r?\n[ \t][^\r\n]*)*)\r?")
 _NON_WS = re.compile(rb"\S")
-# One unfolded header line, or (group 3) a line that is not a header.
-_FIELD_LINE = re.compile(r"([!-9;-~]+)[ \t]*:[ \t]*([^\n]*)\n|([^\n]*)\n")
+# One header field with its folded lines, or (group 3) a line that is not a header.
+_FIELD_LINE = re.compile(r"([!-9;-~]+)[ \t]*:[ \t]*([^\n]*(?:\n[ \t][^\n]*)*)\n|([^\n]*)\n")
 
 
 def _fast_fields(head: bytes, limits: ParseLimits) -> list[tuple[str, str]] | None:
@@ -223,16 +223,15 @@ def _fast_fields(head: bytes, limits: ParseLimits) -> list[tuple[str, str]] | No
         return None
     if "\r" in text:
         text = text.replace("\r\n", "\n")
-    text = text.replace("\n ", " ").replace("\n\t", "\t")  # unfold
     if not text.endswith("\n"):
         text += "\n"
     rows = _FIELD_LINE.findall(text)
     if len(rows) > limits.max_headers or any(row[2] or not row[0] for row in rows):
         return None
-    fields = [(name, value.rstrip()) for name, value, _ in rows]
-    if fields and max(len(v) for _, v in fields) > limits.max_header_chars:
+    if len(text) > limits.max_header_chars and max(len(row[1]) for row in rows) > limits.max_header_chars:
         return None
-    return fields
+    # Unfold: every line break inside a value precedes white space.
+    return [(name, (value.replace("\n", "") if "\n" in value else value).rstrip()) for name, value, _ in rows]
 
 
 def _decode_header_bytes(value: bytes, defects: list[Defect]) -> str:
@@ -399,17 +398,20 @@ class _MessageParser:
     def _strip(self, fields):
         """(kept fields, stripped names, the X-From value, index of kept fields by lower name)."""
         matcher = self.matcher
+        cache = matcher.cache if matcher is not None else {}
         kept, stripped = [], []
         index: dict[str, list[str]] = {}
         x_from = ""
         for name, value in fields:
-            if matcher is not None and matcher(name):
+            lower = cache.get(name)
+            if lower is None:
+                lower = matcher.classify(name) if matcher is not None else name.lower()
+            if not lower:
                 stripped.append(name)
                 if not x_from and name.lower() == "x-from":
                     x_from = value  # read before it goes: Enron display names live here
                 continue
             kept.append((name, value))
-            lower = name.lower()
             values = index.get(lower)
             if values is None:
                 index[lower] = [value]

@@ -319,13 +319,14 @@ def _join_2231(chunks: list[tuple[str, bool]]) -> str:
 
 # ---------------------------------------------------------------- Received
 
-_IP_BRACKET = re.compile(r"\[(?:IPv6:)?([0-9A-Fa-f.:]{3,45})\]")
+_IP_BRACKET = re.compile(r"\[(?:[Ii][Pp][Vv]6:)?([0-9A-Fa-f.:]{3,45})\]")
 _RCV_DATE = re.compile(
     r"(?:[A-Za-z]{3},\s*)?\d{1,2}\s+[A-Za-z]{3}\s+\d{2,4}\s+\d{1,2}:\d\d(?::\d\d)?(?:\.\d+)?(?:\s*[+-]\d{4}|\s+[A-Z]{1,5}\b)?"
 )
 _FRACTION = re.compile(r"(\d:\d\d)\.\d+")
 _IPV4 = re.compile(r"(?<![\d.])(\d{1,3}(?:\.\d{1,3}){3})(?![\d.])")
 _HOST_STRIP = "()[];<>,"
+_COMMENT = re.compile(r"\([^()]*\)")
 
 
 def _word_after(words: list[str], keyword: str) -> tuple[int, str]:
@@ -342,11 +343,14 @@ def parse_hop(index: int, value: str, defects: list[Defect]) -> Hop:
     head, sep, when = value.rpartition(";")
     if not sep:
         head, when = value, ""
-    words = head.lower().split()  # str methods, not regex searches: this runs for every hop
+    low = head.lower()
+    # Clauses are read outside comments: "(qmail 1 invoked by uid 0)" has no "by" clause.
+    words = (_COMMENT.sub(" ", low) if "(" in low else low).split()
     by_i, by_host = _word_after(words, "by")
     _, from_host = _word_after(words, "from")
     _, proto = _word_after(words, "with")
-    from_part = " ".join(words[:by_i]) if by_i >= 0 else head
+    by_at = low.find("by " + by_host) if by_i >= 0 else -1
+    from_part = low[:by_at] if by_at > 0 else low
     ip = _IP_BRACKET.search(from_part) or _IPV4.search(from_part)
     time = _fast_date(when) if when else None
     if time is None and when.strip():

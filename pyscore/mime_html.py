@@ -262,13 +262,15 @@ def _thread_cut(text: str) -> int:
     for word in _WROTE:
         pos = text.find(word, 0, cut)
         while pos >= 0:
-            # "On <date>, <name> wrote:" on one line, or wrapped over two.
-            line = _line_start(text, pos)
-            prev = _line_start(text, line - 1) if line else line
-            for start in (line, prev):
-                if _ON_LINE.match(text, start) and pos - start < 400:
+            # "On <date>, <name> wrote:" on one line, or wrapped over a few.
+            start = _line_start(text, pos)
+            for _ in range(4):  # HTML text puts "<", the address and "> wrote:" on lines of their own
+                if _ON_LINE.match(text, start):
                     cut = min(cut, start)
                     break
+                if start == 0 or pos - start > 400:
+                    break
+                start = _line_start(text, start - 1)
             pos = text.find(word, pos + len(word), cut)
     m = _NOTES_DATE.search(text, 0, cut)
     if m is not None:  # Lotus Notes: "Name@ENRON\n10/15/2001 10:33 AM\nTo: ..."

@@ -125,6 +125,11 @@ class TestHeaders:
         m = parse(msg("Received: from a by b; Fri, 08 Mar 2024 22:15:30.941 +0000 (version=TLS1_2 cipher=X;)"))
         assert m.headers.hops[0].time == dt.datetime(2024, 3, 8, 22, 15, 30, tzinfo=dt.UTC)
 
+    def test_keywords_inside_comments_are_not_clauses(self):
+        (hop,) = parse(msg("Received: (qmail 1234 invoked by uid 0); 1 Jan 2002 10:00:00 -0000")).headers.hops
+        assert (hop.from_host, hop.by_host) == ("", "")
+        assert hop.time == dt.datetime(2002, 1, 1, 10, tzinfo=dt.UTC)
+
     def test_fields_are_decoded_and_verdicts_stripped(self):
         m = parse(SIMPLE)
         names = [n for n, _ in m.headers.fields]
@@ -285,6 +290,13 @@ class TestBody:
     def test_current_thread_from_html_when_no_plain_text(self):
         m = parse(msg("Content-Type: text/html", body="<p>Only html</p>"))
         assert m.body.current_thread_text == "Only html"
+
+    def test_current_thread_of_a_gmail_html_reply(self):
+        html = ('<div>Reply text</div><div class="gmail_quote"><div class="gmail_attr">On Mon, Jan 1, 2024 '
+                'at 10:00 AM Bob &lt;<a href="mailto:b@x.com">b@x.com</a>&gt; wrote:<br></div>'
+                "<blockquote>old text</blockquote></div>")
+        m = parse(msg("Content-Type: text/html", body=html))
+        assert m.body.current_thread_text == "Reply text"
 
     def test_html_fallback_without_selectolax(self, monkeypatch):
         html = ALT.decode()
