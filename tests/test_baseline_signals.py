@@ -156,3 +156,18 @@ def test_events_from_batch_directions_and_errors():
     assert ev["time"].to_pylist()[1] - ev["time"].to_pylist()[0] == DAY
     with pytest.raises(ValueError, match="no time"):
         events_from_batch(MessageBatch.from_messages([Message()]), ["acme"])
+
+
+def test_observe_batch_adds_messages_with_their_verdicts():
+    from pyscore.baseline.signals import observe_batch
+
+    batch = MessageBatch.from_messages(history())
+    store = BaselineStore.memory()
+    ctx = context_for(batch, store)
+    verdicts = ["malicious" if m.sender.email.email == "vendor@supply.test" else None for m in history()]
+    assert observe_batch(batch, ctx, verdicts) == len(batch)
+    probe = MessageBatch.from_messages([message("vendor@supply.test", ["dave@acme.com"], 20)])
+    out = np.zeros((1, len(SIGNALS)), dtype=np.float32)
+    baseline_signal_group().compute(probe, context_for(probe, store), out)
+    assert out[0, OUTPUTS.index("sender_malicious")] == 3
+    assert out[0, OUTPUTS.index("recipient_safe_rate_min")] == pytest.approx(7 / 10)  # dave: 7 from carol, 3 malicious from the vendor

@@ -165,6 +165,25 @@ def replay_signals(batch: MessageBatch, context: ScoringContext, store: Baseline
     return out
 
 
+def observe_batch(batch: MessageBatch, context: ScoringContext, verdicts=None) -> int:
+    """Add the batch's messages (with final verdicts when known) to ``context.baseline``.
+
+    Messages without a time are not observed; returns how many were.
+    """
+    if context.baseline is None:
+        raise ValueError("observe_batch: the context has no baseline store")
+    rows = _timed_rows(context, len(batch))
+    if len(rows) == 0:
+        return 0
+    rows = rows[np.argsort(np.asarray(context.times)[rows], kind="stable")]
+    sub = batch if len(rows) == len(batch) and bool((rows == np.arange(len(batch))).all()) else _take(batch, rows)
+    events = events_from_batch(sub, [context.tenants[i] for i in rows], times=np.asarray(context.times)[rows],
+                               tenant_configs=context.tenant_configs,
+                               verdicts=None if verdicts is None else [verdicts[i] for i in rows])
+    context.baseline.observe(events)
+    return len(rows)
+
+
 def baseline_signal_group() -> SignalGroup:
     """The behavioral baseline signals (sender, recipient and pair levels)."""
     return SignalGroup("baseline", SIGNALS, compute)
