@@ -39,7 +39,7 @@ def test_own_domain_lookalikes():
     typo = of("x@acme-crop.com")
     assert typo["sender_own_lookalike_distance"] == 2 and typo["sender_own_lookalike"] == 1
     far = of("x@example.org")
-    assert far["sender_own_lookalike"] == 0 and far["sender_own_lookalike_distance"] == 5
+    assert far["sender_own_lookalike"] == 0 and far["sender_own_lookalike_distance"] == 3
 
 
 def test_own_domain_signals_need_tenant_context():

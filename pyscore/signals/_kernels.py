@@ -204,45 +204,80 @@ def normalize_into(data, a, b, cap, fold, flags, buf, stats):
     in_word = False
     word_ascii = False
     word_conf = False
+    # local counters: stores to stats inside the loop would alias buf and stay in memory
+    n_cp = n_alpha = n_upper = n_nonascii = n_zw = n_invis = n_bidi = n_digit = n_excl = 0
+    n_words = n_mixed = 0
     i = a
     while i < end:
+        b0 = data[i]
+        if b0 < 0x80:  # ASCII fast path
+            i += 1
+            n_cp += 1
+            fl = flags[b0]
+            if fl & F_SPACE:
+                if in_word and word_ascii and word_conf:
+                    n_mixed += 1
+                in_word = False
+                if not last_space:
+                    buf[n] = 32
+                    n += 1
+                    last_space = True
+                continue
+            if (65 <= b0 <= 90) or (97 <= b0 <= 122):
+                n_alpha += 1
+                if b0 <= 90:
+                    n_upper += 1
+                if not in_word:
+                    in_word = True
+                    word_ascii = False
+                    word_conf = False
+                    n_words += 1
+                word_ascii = True
+            elif 48 <= b0 <= 57:
+                n_digit += 1
+                if not in_word:
+                    in_word = True
+                    word_ascii = False
+                    word_conf = False
+                    n_words += 1
+            else:
+                if b0 == 33:
+                    n_excl += 1
+                if in_word and word_ascii and word_conf:
+                    n_mixed += 1
+                in_word = False
+            buf[n] = fold[b0]
+            n += 1
+            last_space = False
+            continue
         cp, i = decode(data, i, end)
         if cp < 0:
             break
         fl = np.int64(flags[cp]) if cp < 0x10000 else np.int64(0)
-        stats[S_CP] += 1
-        if cp >= 0x80:
-            stats[S_NONASCII] += 1
+        n_cp += 1
+        n_nonascii += 1
         if fl & F_ZERO_WIDTH:
-            stats[S_ZW] += 1
+            n_zw += 1
             continue
         if fl & F_INVISIBLE:
-            stats[S_INVIS] += 1
+            n_invis += 1
             if fl & F_BIDI:
-                stats[S_BIDI] += 1
+                n_bidi += 1
             continue
         if fl & F_ALPHA:
-            stats[S_ALPHA] += 1
+            n_alpha += 1
             if fl & F_UPPER:
-                stats[S_UPPER] += 1
-        if 48 <= cp <= 57:
-            stats[S_DIGIT] += 1
-        elif cp == 33:
-            stats[S_EXCL] += 1
-        word_char = (cp < 0x80 and is_alnum(cp)) or (cp >= 0x80 and (fl & F_ALPHA) != 0)
-        if word_char:
+                n_upper += 1
             if not in_word:
                 in_word = True
                 word_ascii = False
                 word_conf = False
-                stats[S_WORDS] += 1
-            if cp < 0x80 and not is_digit(cp):
-                word_ascii = True
+                n_words += 1
             if fl & F_CONFUSABLE:
                 word_conf = True
         else:
             if in_word and word_ascii and word_conf:
-                stats[S_MIXED] += 1
+                n_mixed += 1
             in_word = False
         if fl & F_SPACE:
             if not last_space:
@@ -254,33 +289,34 @@ def normalize_into(data, a, b, cap, fold, flags, buf, stats):
         n = emit_utf8(f, buf, n)
         last_space = False
     if in_word and word_ascii and word_conf:
-        stats[S_MIXED] += 1
-    return n
-
-
-@njit(cache=True)
-def html_normalize_into(data, a, b, cap, buf):
-    end = min(b, a + cap)
-    n = 0
-    for i in range(a, end):
-        c = data[i]
-        if c == 32 or c == 9 or c == 10 or c == 13 or c == 11 or c == 12:
-            continue
-        buf[n] = lower(c)
-        n += 1
+        n_mixed += 1
+    stats[S_CP] += n_cp
+    stats[S_ALPHA] += n_alpha
+    stats[S_UPPER] += n_upper
+    stats[S_NONASCII] += n_nonascii
+    stats[S_ZW] += n_zw
+    stats[S_INVIS] += n_invis
+    stats[S_BIDI] += n_bidi
+    stats[S_DIGIT] += n_digit
+    stats[S_EXCL] += n_excl
+    stats[S_WORDS] += n_words
+    stats[S_MIXED] += n_mixed
     return n
 
 
 @njit(cache=True)
 def ac_scan(buf, n, byte_class, table, out_pat, dict_link, next_out, pat_len, pat_label, boundary, counts):
     """Count every occurrence of every pattern in buf[:n] into counts[label]. With
-    boundary, a match counts only where it begins a word (previous byte not [a-z0-9])."""
+    boundary, a match counts only where it begins a word (previous byte not [a-z0-9]).
+    A negative table entry ~t marks a move to state t where some pattern ends."""
     state = 0
     for i in range(n):
-        state = table[state, byte_class[buf[i]]]
-        s = state
-        if out_pat[s] < 0:
-            s = dict_link[s]
+        nxt = table[state, byte_class[buf[i]]]
+        if nxt >= 0:
+            state = nxt
+            continue
+        state = ~nxt
+        s = state if out_pat[state] >= 0 else dict_link[state]
         while s > 0:
             p = out_pat[s]
             while p >= 0:
@@ -298,12 +334,39 @@ def ac_scan(buf, n, byte_class, table, out_pat, dict_link, next_out, pat_len, pa
 
 
 @njit(cache=True)
+def ac_scan_html(data, a, b, cap, byte_class, table, out_pat, dict_link, next_out, pat_label, counts):
+    """ac_scan without boundaries over html's normal form (textnorm.normalize_html) of
+    data[a:b], fused: ASCII lower-cased, ASCII whitespace skipped, first cap bytes."""
+    end = min(b, a + cap)
+    state = 0
+    for i in range(a, end):
+        c = data[i]
+        if c == 32 or c == 10 or c == 13 or c == 9 or c == 11 or c == 12:
+            continue
+        if 65 <= c <= 90:
+            c += 32
+        nxt = table[state, byte_class[c]]
+        if nxt >= 0:
+            state = nxt
+            continue
+        state = ~nxt
+        s = state if out_pat[state] >= 0 else dict_link[state]
+        while s > 0:
+            p = out_pat[s]
+            while p >= 0:
+                counts[pat_label[p]] += 1
+                p = next_out[p]
+            s = dict_link[s]
+
+
+@njit(cache=True)
 def ac_step(state, c, byte_class, table, out_pat, dict_link, next_out, pat_label, hits):
     """One byte through the automaton without boundaries; marks hits[label] = 1."""
-    state = table[state, byte_class[c]]
-    s = state
-    if out_pat[s] < 0:
-        s = dict_link[s]
+    nxt = table[state, byte_class[c]]
+    if nxt >= 0:
+        return np.int64(nxt)
+    state = np.int64(~nxt)
+    s = state if out_pat[state] >= 0 else dict_link[state]
     while s > 0:
         p = out_pat[s]
         while p >= 0:
@@ -328,7 +391,8 @@ def count_phones(buf, n):
     count = 0
     i = 0
     while i < n:
-        if not is_digit(buf[i]):
+        c = buf[i]
+        if c < 48 or c > 57:
             i += 1
             continue
         digits = 1
@@ -378,6 +442,14 @@ def count_money(buf, n):
     count = 0
     i = 0
     while i < n:
+        c = buf[i]
+        # only these bytes can start a marker: $ £¥(0xC2) €₹(0xE2), or u e g b at a word start
+        symbol = c == 36 or c == 0xC2 or c == 0xE2
+        code_start = (c == 117 or c == 101 or c == 103 or c == 98) and \
+            (i == 0 or not ((48 <= buf[i - 1] <= 57) or (97 <= buf[i - 1] <= 122)))
+        if not symbol and not code_start:
+            i += 1
+            continue
         m = _currency_at(buf, n, i)
         if m == 0:
             i += 1
@@ -527,10 +599,10 @@ def content_kernel(subj_off, subj_data, text_off, text_data, htext_off, htext_da
                    fold, flags, text_cap, html_cap,
                    p_class, p_table, p_out, p_link, p_next, p_len, p_label, n_fam,
                    h_class, h_table, h_out, h_link, h_next, h_len, h_label, n_html,
-                   callback, out):
-    """Fills the content block; column order is content.SIGNALS."""
+                   callback, buf, out):
+    """Fills the content block; column order is content.SIGNALS. buf: scratch of
+    at least 2 * max(text_cap, html_cap) + 16 bytes."""
     n_msg = subj_off.shape[0] - 1
-    buf = np.empty(max(text_cap, html_cap) * 2 + 16, dtype=np.uint8)
     stats = np.zeros(N_STATS, dtype=np.int64)
     fam_body = np.zeros(n_fam, dtype=np.int64)
     fam_subj = np.zeros(n_fam, dtype=np.int64)
@@ -587,8 +659,8 @@ def content_kernel(subj_off, subj_data, text_off, text_data, htext_off, htext_da
         h_len_raw = html_off[m + 1] - html_off[m]
         html_counts[:] = 0
         if h_len_raw > 0:
-            n = html_normalize_into(html_data, html_off[m], html_off[m + 1], html_cap, buf)
-            ac_scan(buf, n, h_class, h_table, h_out, h_link, h_next, h_len, h_label, False, html_counts)
+            ac_scan_html(html_data, html_off[m], html_off[m + 1], html_cap, h_class, h_table, h_out, h_link,
+                         h_next, h_label, html_counts)
             out[m, base] = 1.0
             out[m, base + 1] = h_len_raw
             out[m, base + 2] = np.float32((htext_off[m + 1] - htext_off[m]) / h_len_raw)
@@ -1287,25 +1359,11 @@ def identity_kernel(dom_off, dom_data, root_off, root_data, tld_off, tld_data, e
                     brand_enabled, brand_key_off, brand_key_data, legit_keys,
                     b_class, b_table, b_out, b_link, b_next, b_label,
                     has_vips, vip_tenant_off, vip_key_off, vip_key_data, vip_address_keys, finance_keys,
-                    has_finance, cap, out):
-    """Fills the identity block; column order is identity.SIGNALS."""
+                    has_finance, bsk_off, bsk, osk_off, osk, cap, out):
+    """Fills the identity block; column order is identity.SIGNALS. bsk/osk: skeletons of
+    the brand keys and own labels (skeletons(), computed once per table set)."""
     n_msg = dom_off.shape[0] - 1
     n_brand = brand_key_off.shape[0] - 1
-    # skeletons of brand keys and own labels, once per call
-    bsk = np.empty(max(1, brand_key_data.shape[0] * 2 + 16), dtype=np.uint8)
-    bsk_off = np.zeros(n_brand + 1, dtype=np.int64)
-    tmp = np.empty(4096, dtype=np.uint8)
-    for b in range(n_brand):
-        n = skeleton_into(brand_key_data, brand_key_off[b], brand_key_off[b + 1], fold, tmp)
-        bsk[bsk_off[b]:bsk_off[b] + n] = tmp[:n]
-        bsk_off[b + 1] = bsk_off[b] + n
-    n_own = own_label_off.shape[0] - 1
-    osk = np.empty(max(1, own_label_data.shape[0] * 2 + 16), dtype=np.uint8)
-    osk_off = np.zeros(n_own + 1, dtype=np.int64)
-    for o in range(n_own):
-        n = skeleton_into(own_label_data, own_label_off[o], own_label_off[o + 1], fold, tmp)
-        osk[osk_off[o]:osk_off[o] + n] = tmp[:n]
-        osk_off[o + 1] = osk_off[o] + n
     skel = np.empty(4096, dtype=np.uint8)
     row = np.empty(4096, dtype=np.int64)
     dkey = np.empty(1024, dtype=np.uint8)
@@ -1531,3 +1589,16 @@ def identity_kernel(dom_off, dom_data, root_off, root_data, tld_off, tld_data, e
                     if not in_set(salt(h, t), own_keys):
                         v = 1.0
             out[m, 31] = v
+
+
+def skeletons(off, data, fold):
+    """(offsets, bytes) of the skeletons of packed strings (brand keys, own labels)."""
+    n = off.shape[0] - 1
+    tmp = np.empty(4096, dtype=np.uint8)
+    parts = []
+    for k in range(n):
+        m = skeleton_into(data, off[k], off[k + 1], fold, tmp)
+        parts.append(tmp[:m].tobytes())
+    offsets = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum([len(p) for p in parts], out=offsets[1:])
+    return offsets, np.frombuffer(b"".join(parts), dtype=np.uint8).copy()

@@ -11,6 +11,7 @@ word still matches "verify your account". Phrase lists live in
 from __future__ import annotations
 
 import functools
+import threading
 
 import numpy as np
 
@@ -104,6 +105,17 @@ def html_automaton() -> Automaton:
     return automaton_from_families([[normalize_html(p.encode()) for p in table[f]] for f in HTML_FAMILIES])
 
 
+_scratch = threading.local()
+
+
+def _buffer() -> np.ndarray:
+    """A per-thread scratch buffer for the normalised texts, allocated once."""
+    buf = getattr(_scratch, "buf", None)
+    if buf is None:
+        buf = _scratch.buf = np.empty(2 * max(TEXT_CAP, HTML_CAP) + 16, dtype=np.uint8)
+    return buf
+
+
 def compute(batch: MessageBatch, context: ScoringContext, out: np.ndarray) -> None:
     from pyscore.signals import _kernels
 
@@ -117,7 +129,7 @@ def compute(batch: MessageBatch, context: ScoringContext, out: np.ndarray) -> No
         fold, flags, TEXT_CAP, HTML_CAP,
         *phrase_automaton().arrays, len(FAMILIES),
         *html_automaton().arrays, len(HTML_FAMILIES),
-        _CALLBACK, out,
+        _CALLBACK, _buffer(), out,
     )
 
 

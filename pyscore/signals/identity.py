@@ -18,7 +18,7 @@ from pyscore.signals.lists import char_tables
 from pyscore.signals.orgtables import org_tables
 from pyscore.signals.registry import ScoringContext, Signal, SignalGroup
 
-DISTANCE_CAP = 5  # distances are reported up to this value ("5 or more")
+DISTANCE_CAP = 3  # distances are reported up to this value ("3 or more")
 
 
 def _s(name: str, kind: str, doc: str, level: str = "sender") -> Signal:
@@ -91,7 +91,8 @@ def compute(batch: MessageBatch, context: ScoringContext, out: np.ndarray) -> No
         tables.brand_enabled, tables.brand_key_off, tables.brand_key_data, tables.legit_keys,
         a.byte_class, a.table, a.out_pat, a.dict_link, a.next_out, a.pat_label,
         tables.has_vips, tables.vip_tenant_off, tables.vip_key_off, tables.vip_key_data,
-        tables.vip_address_keys, tables.finance_keys, tables.has_finance, DISTANCE_CAP, out,
+        tables.vip_address_keys, tables.finance_keys, tables.has_finance,
+        tables.brand_skel_off, tables.brand_skel_data, tables.own_skel_off, tables.own_skel_data, DISTANCE_CAP, out,
     )
 
 

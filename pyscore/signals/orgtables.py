@@ -103,6 +103,10 @@ class OrgTables:
     vip_address_keys: np.ndarray  # salted VIP addresses
     finance_keys: np.ndarray  # salted finance staff addresses
     has_finance: np.ndarray  # uint8 [tenants]
+    brand_skel_off: np.ndarray  # look-alike skeletons of the brand keys
+    brand_skel_data: np.ndarray
+    own_skel_off: np.ndarray  # look-alike skeletons of the own labels
+    own_skel_data: np.ndarray
 
 
 def _brands_of(config: TenantConfig) -> dict[str, tuple[str, ...]]:
@@ -158,6 +162,12 @@ def build_org_tables(configs: tuple[TenantConfig, ...]) -> OrgTables:
     def arr(values):
         return np.array(sorted(values), dtype=np.uint64)
 
+    from pyscore.signals._kernels import skeletons
+
+    fold, _ = lists.char_tables()
+    brand_skel_off, brand_skel_data = skeletons(brand_key_off, brand_key_data, fold)
+    own_skel_off, own_skel_data = skeletons(own_label_off, own_label_data, fold)
+
     return OrgTables(
         configs=configs,
         list_keys=list_keys,
@@ -183,6 +193,10 @@ def build_org_tables(configs: tuple[TenantConfig, ...]) -> OrgTables:
         vip_address_keys=arr(vip_addresses),
         finance_keys=arr(finance),
         has_finance=np.array([bool(c.finance_staff) for c in configs], dtype=np.uint8),
+        brand_skel_off=brand_skel_off,
+        brand_skel_data=brand_skel_data,
+        own_skel_off=own_skel_off,
+        own_skel_data=own_skel_data,
     )
 
 

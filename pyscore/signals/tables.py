@@ -52,12 +52,13 @@ def hash_map(items: Iterable[tuple[str, int]]) -> tuple[np.ndarray, np.ndarray]:
 
 @dataclass(frozen=True)
 class Automaton:
-    """Aho-Corasick DFA. ``table[state, byte_class[b]]`` is the next state;
-    ``out_pat[state]`` the first pattern ending there (-1: none), further
-    patterns via ``next_out[pattern]`` then ``dict_link[state]``."""
+    """Aho-Corasick DFA. ``table[state, byte_class[b]]`` is the next state t, stored
+    as ``~t`` (negative) when a pattern ends at t; ``out_pat[t]`` is the first
+    pattern ending there (-1: none), further patterns via ``next_out[pattern]``
+    then ``dict_link[t]``."""
 
     byte_class: np.ndarray  # uint8 [256]
-    table: np.ndarray  # int32 [states, classes]
+    table: np.ndarray  # int16 (int32 past 32767 states) [states, classes]
     out_pat: np.ndarray  # int32 [states]
     dict_link: np.ndarray  # int32 [states]: nearest proper suffix state with output, -1
     next_out: np.ndarray  # int32 [patterns]: another pattern with the same bytes, -1
@@ -98,7 +99,8 @@ def build_automaton(patterns: Sequence[tuple[bytes, int]]) -> Automaton:
         next_out[p] = out_pat[state]
         out_pat[state] = p
     n = len(children)
-    table = np.zeros((n, n_classes), dtype=np.int32)
+    # int16 states keep the table small enough for the cache (the common case)
+    table = np.zeros((n, n_classes), dtype=np.int16 if n < 32768 else np.int32)
     fail = [0] * n
     dict_link = [-1] * n
     queue: deque[int] = deque()
@@ -119,11 +121,17 @@ def build_automaton(patterns: Sequence[tuple[bytes, int]]) -> Automaton:
                 table[state, c] = child
                 fail[child] = int(table[f, c]) if state != 0 else 0
                 queue.append(child)
+    out_arr = np.array(out_pat, dtype=np.int32)
+    link_arr = np.array(dict_link, dtype=np.int32)
+    # Flag moves into states where a pattern ends (own or via a suffix): store ~target,
+    # so the scan loop tests one sign per byte instead of two lookups.
+    ends = (out_arr >= 0) | (link_arr >= 0)
+    table = np.where(ends[table], np.invert(table), table).astype(table.dtype)
     return Automaton(
         byte_class=byte_class,
         table=table,
-        out_pat=np.array(out_pat, dtype=np.int32),
-        dict_link=np.array(dict_link, dtype=np.int32),
+        out_pat=out_arr,
+        dict_link=link_arr,
         next_out=np.array(next_out, dtype=np.int32),
         pat_len=np.array([len(p) for p, _ in patterns], dtype=np.int32),
         pat_label=np.array([label for _, label in patterns], dtype=np.int32),

@@ -1,7 +1,7 @@
 """This module contains the text normal forms that phrase and pattern matching use.
 
 Written once in plain Python: it is the specification that the Numba kernels
-(``_kernels.normalize_into``, ``_kernels.html_normalize_into``) reproduce, and
+(``_kernels.normalize_into``, ``_kernels.ac_scan_html``) reproduce, and
 it normalises the phrase lists themselves.
 
 ``normalize_text``: the first ``cap`` UTF-8 bytes (a character cut by the cap

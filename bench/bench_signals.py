@@ -1,0 +1,88 @@
+"""Signals: Numba kernels against the pure-Python reference, one thread.
+
+Inputs are real corpus messages (phishing_pot, linux_mips, enron, spamassassin,
+nazario: the first N of each) when ../shared/corpora is present, otherwise
+generated ones; the MessageBatch is built once, outside the timed part.
+Figures: messages/s for a batch (kernels vs reference, same messages), and
+the latency of one message's signals rotating through distinct messages.
+
+Run: cd bench && OMP_NUM_THREADS=1 ../.venv-dev/bin/pytest -o python_files='bench_*.py' \
+     --benchmark-enable --benchmark-only bench_signals.py
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pyscore.batch import MessageBatch
+from pyscore.signals import build_registry
+from pyscore.signals.reference import reference_features
+from pyscore.signals.registry import ScoringContext
+from pyscore.signals.sample import random_messages
+
+PER_SOURCE = 600  # messages read from each corpus
+REFERENCE_SUBSET = 300  # messages the (slow) reference computes per round
+REGISTRY = build_registry(include_baseline=False)  # this stage's groups only
+
+_CORPORA = Path(os.environ.get("PYSCORE_CORPORA", Path(__file__).resolve().parents[1].parent / "shared" / "corpora"))
+
+
+def _load_messages():
+    if _CORPORA.is_dir() and any(_CORPORA.glob("*.tar.xz")):
+        from pyscore.corpus import CorpusReader
+        from pyscore.mime import parse
+
+        messages = []
+        for name in ("phishing_pot", "linux_mips", "enron", "spamassassin", "nazario"):
+            path = _CORPORA / f"{name}.tar.xz"
+            if path.exists():
+                messages += [parse(raw) for _, raw in itertools.islice(CorpusReader([path]), PER_SOURCE)]
+        return messages, "real corpus messages"
+    return random_messages(3000, seed=11), "generated messages"
+
+
+@pytest.fixture(scope="module")
+def inputs():
+    messages, kind = _load_messages()
+    rng = np.random.default_rng(0)
+    order = rng.permutation(len(messages))  # interleave sources
+    messages = [messages[i] for i in order]
+    batch = MessageBatch.from_messages(messages)
+    context = ScoringContext(tenants=[""] * len(messages), times=np.zeros(len(messages)))
+    REGISTRY.compute(batch, context)  # compile / load the kernels outside the timing
+    singles = [(MessageBatch.from_messages([m]), ScoringContext(tenants=[""], times=np.zeros(1)))
+               for m in messages[:1000]]
+    return {"messages": messages, "batch": batch, "context": context, "singles": singles, "kind": kind}
+
+
+def test_kernels_batch(benchmark, inputs):
+    batch, context = inputs["batch"], inputs["context"]
+    benchmark.extra_info.update(messages=len(batch), inputs=inputs["kind"], signals=len(REGISTRY.names))
+    benchmark.pedantic(REGISTRY.compute, args=(batch, context), rounds=5, iterations=1, warmup_rounds=1)
+    benchmark.extra_info["messages_per_s"] = len(batch) / benchmark.stats.stats.median
+
+
+def test_reference_batch(benchmark, inputs):
+    messages = inputs["messages"][:REFERENCE_SUBSET]
+    context = ScoringContext(tenants=[""] * len(messages), times=np.zeros(len(messages)))
+    benchmark.extra_info.update(messages=len(messages), inputs=inputs["kind"])
+    benchmark.pedantic(reference_features, args=(messages, context), rounds=3, iterations=1)
+    benchmark.extra_info["messages_per_s"] = len(messages) / benchmark.stats.stats.median
+
+
+def test_kernels_one_message(benchmark, inputs):
+    cycle = itertools.cycle(inputs["singles"])
+    for _ in range(200):  # warm-up over distinct messages
+        REGISTRY.compute(*next(cycle))
+
+    def one():
+        batch, context = next(cycle)
+        return REGISTRY.compute(batch, context)
+
+    benchmark.extra_info.update(distinct_messages=len(inputs["singles"]), inputs=inputs["kind"])
+    benchmark.pedantic(one, rounds=3000, iterations=1)
