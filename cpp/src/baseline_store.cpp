@@ -272,6 +272,7 @@ void HashStrings(const int64_t* offsets, const uint8_t* data, int64_t n_strings,
   for (int64_t i = 0; i < n; ++i) {
     int64_t r = rows ? rows[i] : i;
     PYSCORE_ARG_CHECK(r >= 0 && r < n_strings, "HashStrings: row " + std::to_string(r) + " out of range");
+    PYSCORE_ARG_CHECK(offsets[r] >= 0 && offsets[r] <= offsets[r + 1], "HashStrings: bad offsets at string " + std::to_string(r));
     uint64_t h = seeds[i];
     if (separator) h = FnvStep(h, kKeySeparator);
     for (int64_t k = offsets[r]; k < offsets[r + 1]; ++k) h = FnvStep(h, data[k]);
