@@ -289,13 +289,13 @@ def test_injected_messages_use_real_people(dataset, index):
         ][:1]
         name = msg.sender.display_name
         t = row["technique"]
-        if t in ("exec_impersonation_freemail", "gift_card"):
+        if t in ("vip_freemail", "gift_card"):
             assert name == "Lay, Kenneth"
             assert msg.sender.email.domain.domain in injection.FREE_MAIL
-        if t == "lookalike_domain_bank_change":
+        if t.startswith("vendor_lookalike_"):
             assert msg.sender.email.domain.domain not in ("winstead.com", "pipeco.com")
             assert name in ("Martinez, Vidal", "Quinn, Sara")
-        if t == "compromised_account_payment_change":
+        if t == "vendor_compromised":
             assert msg.sender.email.email in (PARTNER[0], VENDOR[0])
         if t == "reply_to_swap":
             assert (
@@ -437,17 +437,31 @@ def test_split_undated_campaigns_by_seeded_hash():
     assert 30 < side.count("test") < 90
 
 
-@pytest.mark.parametrize("domain", ["winstead.com", "pipeco.com", "enron.com", "elpaso.com"])
-def test_lookalike_domains_are_close_but_different(domain):
+@pytest.mark.parametrize(
+    "domain", ["winstead.com", "pipeco.com", "enron.com", "offer.omahasteaks.com", "x.co.uk"]
+)
+@pytest.mark.parametrize("kind", injection.LOOKALIKE_KINDS)
+def test_lookalike_domains_are_close_but_different(domain, kind):
+    from pyscore.domains import make_domain
+
     rng = random.Random(0)
+    root = make_domain(domain).root_domain
+    real_label, real_suffix = root.split(".", 1)
     seen = set()
-    for _ in range(40):
-        fake = injection.lookalike_domain(domain, rng, {domain})
-        assert fake != domain
+    for _ in range(30):
+        fake, got = injection.lookalike_domain(domain, rng, {root}, kind=kind)
+        assert fake != root and fake.isascii()
+        # A one-letter label has no homoglyph or letter to drop: the lookalike adds one instead.
+        assert got == (kind if len(real_label) > 4 else got)
+        kind_seen = got
+        label, suffix = fake.split(".", 1)
+        if kind_seen == "other_tld":
+            assert label == real_label and suffix != real_suffix
+        else:
+            assert suffix == real_suffix and label != real_label
+            assert abs(len(label) - len(real_label)) <= (9 if kind_seen == "added_letter" else 1)
         seen.add(fake)
-        label, real = fake.split(".")[0], domain.split(".")[0]
-        assert abs(len(label) - len(real)) <= 9
-    assert len(seen) > 10
+    assert len(seen) >= 3
 
 
 def test_looks_like_person():

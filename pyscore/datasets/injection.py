@@ -13,12 +13,13 @@ that in mind.
 
 Techniques (category ``bec`` unless said):
 
-* ``exec_impersonation_freemail``: a VIP's display name on a free-mail address
+* ``vip_freemail``: a VIP's display name on a free-mail address
   of the period, asking for a wire or an urgent favour;
-* ``lookalike_domain_bank_change``: a real correspondent's name and local part
-  on a lookalike of their domain (homoglyph, added or dropped letter, other
-  TLD, inserted hyphen), asking to change bank details;
-* ``compromised_account_payment_change``: the correspondent's real address
+* ``vendor_lookalike_<kind>``: a real correspondent's name and local part on
+  a lookalike of their domain, kind ``homoglyph``, ``added_letter`` (doubled
+  letter or a suffix such as -inc), ``dropped_letter`` or ``other_tld``,
+  asking to change bank details;
+* ``vendor_compromised``: the correspondent's real address
   asking to pay a new account;
 * ``reply_to_swap``: a real correspondent's or VIP's address in ``From`` and
   the attacker's address in ``Reply-To``;
@@ -26,7 +27,7 @@ Techniques (category ``bec`` unless said):
   ``In-Reply-To``, ``References``, the original quoted) from a lookalike or the
   compromised real address, asking to pay a new account;
 * ``gift_card``: a VIP's name on free mail asking for gift-card codes;
-* ``credential_phishing_lookalike_login`` (category ``credential_phishing``):
+* ``cred_lookalike_login`` (category ``credential_phishing``):
   a password, mailbox or shared-document lure linking to a lookalike host.
 
 Wording is assembled from many independent slots (greeting, pretext, ask,
@@ -49,24 +50,31 @@ from pyscore.datasets.enron_graph import ENRON_DOMAIN, FREE_MAIL, EnronGraph, Hi
 PACIFIC = ZoneInfo("America/Los_Angeles")
 DAY = 86400.0
 
+# Names shared with pyscore.synth, so that reports join the two datasets per technique.
 TECHNIQUES: dict[str, str] = {
-    "exec_impersonation_freemail": "bec",
-    "lookalike_domain_bank_change": "bec",
-    "compromised_account_payment_change": "bec",
+    "vip_freemail": "bec",
+    "vendor_lookalike_homoglyph": "bec",
+    "vendor_lookalike_added_letter": "bec",
+    "vendor_lookalike_dropped_letter": "bec",
+    "vendor_lookalike_other_tld": "bec",
+    "vendor_compromised": "bec",
     "reply_to_swap": "bec",
     "thread_hijack": "bec",
     "gift_card": "bec",
-    "credential_phishing_lookalike_login": "credential_phishing",
+    "cred_lookalike_login": "credential_phishing",
 }
 # Relative share of each technique in an injected set.
 WEIGHTS = {
-    "exec_impersonation_freemail": 3,
-    "lookalike_domain_bank_change": 3,
-    "compromised_account_payment_change": 2,
+    "vip_freemail": 3,
+    "vendor_lookalike_homoglyph": 1,
+    "vendor_lookalike_added_letter": 1,
+    "vendor_lookalike_dropped_letter": 1,
+    "vendor_lookalike_other_tld": 1,
+    "vendor_compromised": 2,
     "reply_to_swap": 2,
     "thread_hijack": 3,
     "gift_card": 2,
-    "credential_phishing_lookalike_login": 1,
+    "cred_lookalike_login": 1,
 }
 
 
@@ -470,15 +478,19 @@ PHISH_FOOTERS = [
 ]
 WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday"]
 HOMOGLYPHS = {
-    "o": "0",
-    "l": "1",
-    "i": "l",
-    "m": "rn",
-    "w": "vv",
-    "e": "c",
-    "a": "e",
-    "s": "5",
-    "g": "q",
+    "o": ["0"],
+    "l": ["1", "i"],
+    "i": ["l", "1"],
+    "m": ["rn"],
+    "w": ["vv"],
+    "e": ["c"],
+    "a": ["e"],
+    "s": ["5"],
+    "g": ["q"],
+    "d": ["cl"],
+    "u": ["v"],
+    "n": ["rn", "m"],
+    "c": ["e"],
 }
 OTHER_TLDS = ["net", "org", "co", "us", "biz", "cc", "info", "com.co", "ws"]
 
@@ -558,34 +570,52 @@ def split_name(display: str) -> tuple[str, str]:
     return first.strip(".").capitalize() or "there", last.strip(".").capitalize()
 
 
-def lookalike_domain(domain: str, rng: random.Random, avoid: set[str] = frozenset()) -> str:
-    """A domain a reader would take for ``domain``: homoglyph, added/dropped letter, other TLD, hyphen."""
-    label, _, tld = domain.partition(".")
+LOOKALIKE_KINDS = ("homoglyph", "added_letter", "dropped_letter", "other_tld")
+
+
+def lookalike_domain(
+    domain: str, rng: random.Random, avoid: set[str] = frozenset(), kind: str | None = None
+) -> tuple[str, str]:
+    """(lookalike, kind): a registrable domain a reader would take for ``domain``.
+
+    The change is made to the registrable label (``omahasteaks`` of
+    ``offer.omahasteaks.com``), since an attacker registers a domain, not a host
+    under someone else's. Kinds follow ``pyscore.synth``: homoglyph, added_letter
+    (a doubled letter or a suffix such as -inc), dropped_letter, other_tld. ASCII
+    only: the mail it goes into predates IDN.
+    """
+    from pyscore.domains import make_domain
+
+    root = make_domain(domain).root_domain or domain
+    suffix = root.split(".", 1)[1] if "." in root else "com"
+    label = root.split(".", 1)[0]
     for _ in range(50):
-        kind = rng.randrange(5)
-        if kind == 0:
-            spots = [i for i, c in enumerate(label) if c in HOMOGLYPHS]
-            if not spots:
-                continue
+        k = kind or rng.choice(LOOKALIKE_KINDS)
+        spots = [i for i, c in enumerate(label) if c in HOMOGLYPHS]
+        if k == "homoglyph" and spots:
             i = rng.choice(spots)
-            new = label[:i] + HOMOGLYPHS[label[i]] + label[i + 1 :]
-            out = f"{new}.{tld}"
-        elif kind == 1 and len(label) > 1:
-            i = rng.randrange(len(label))
-            out = f"{label[:i]}{label[i]}{label[i:]}.{tld}"  # a doubled letter
-        elif kind == 2 and len(label) > 4:
+            new = label[:i] + rng.choice(HOMOGLYPHS[label[i]]) + label[i + 1 :]
+        elif k == "dropped_letter" and len(label) > 4:
             i = rng.randrange(1, len(label) - 1)
-            out = f"{label[:i]}{label[i + 1 :]}.{tld}"
-        elif kind == 3:
-            out = f"{label}.{rng.choice([t for t in OTHER_TLDS if t != tld])}"
+            new = label[:i] + label[i + 1 :]
+        elif k == "other_tld":
+            out = f"{label}.{rng.choice([t for t in OTHER_TLDS if t != suffix])}"
+            if out != root and out not in avoid:
+                return out, k
+            continue
         else:
-            suffix = rng.choice(
-                ["-inc", "-corp", "-us", "-llc", "-group", "-payments", "-accounts"]
-            )
-            out = f"{label}{suffix}.{tld}"
-        if out != domain and out not in avoid:
-            return out
-    return f"{label}-{rng.randrange(10, 99)}.{tld}"
+            k = "added_letter"
+            if rng.random() < 0.7:
+                i = rng.randrange(len(label))
+                new = f"{label[:i]}{label[i]}{label[i:]}"  # a doubled letter
+            else:
+                new = label + rng.choice(
+                    ["-inc", "-corp", "-us", "-llc", "-group", "-payments", "-accounts"]
+                )
+        out = f"{new}.{suffix}"
+        if out != root and out not in avoid:
+            return out, k
+    return f"{label}-{rng.randrange(10, 99)}.{suffix}", "added_letter"
 
 
 def freemail_address(first: str, last: str, rng: random.Random) -> str:
@@ -809,8 +839,11 @@ def _vendor(
     fills = _common_fills(rng, plan.owner, company)
     sig = _signature(rng, first, last, name, company, phone=True)
     extra: dict = {}
-    if technique == "lookalike_domain_bank_change":
-        sender = f"{local}@{lookalike_domain(domain, rng, avoid)}"
+    if technique.startswith("vendor_lookalike_"):
+        fake, _ = lookalike_domain(
+            domain, rng, avoid, kind=technique.removeprefix("vendor_lookalike_")
+        )
+        sender = f"{local}@{fake}"
         middle = [
             rng.choice(BANK_PRETEXTS),
             rng.choice(BANK_ASKS),
@@ -818,14 +851,17 @@ def _vendor(
             rng.choice(URGENCY),
         ]
         subject = rng.choice(BANK_SUBJECTS)
-    elif technique == "compromised_account_payment_change":
+    elif technique == "vendor_compromised":
         sender = real
         middle = [rng.choice(COMPROMISED_PRETEXTS), rng.choice(BANK_ASKS), rng.choice(CONFIRMS)]
         subject = rng.choice(BANK_SUBJECTS + REPLY_SUBJECTS)
     elif technique == "reply_to_swap":
         sender = real
         attacker = rng.choice(
-            [freemail_address(first, last, rng), f"{local}@{lookalike_domain(domain, rng, avoid)}"]
+            [
+                freemail_address(first, last, rng),
+                f"{local}@{lookalike_domain(domain, rng, avoid)[0]}",
+            ]
         )
         extra["reply_to"] = f'"{name}" <{attacker}>' if rng.random() < 0.5 else attacker
         middle = [
@@ -836,7 +872,9 @@ def _vendor(
         subject = rng.choice(REPLY_SUBJECTS)
     else:  # thread_hijack
         hist = plan.history
-        sender = real if rng.random() < 0.4 else f"{local}@{lookalike_domain(domain, rng, avoid)}"
+        sender = (
+            real if rng.random() < 0.4 else f"{local}@{lookalike_domain(domain, rng, avoid)[0]}"
+        )
         middle = [rng.choice(HIJACK_ASKS), rng.choice(CONFIRMS)]
         subject = hist.subject if hist.subject.lower().startswith("re:") else f"Re: {hist.subject}"
         extra["in_reply_to"] = hist.message_id
@@ -862,13 +900,13 @@ def _quote(rng: random.Random, hist: HistoryMessage, owner: Owner) -> str:
 def _phish(rng, plan: _Plan, graph: EnronGraph, avoid: set[str]) -> tuple[dict, str]:
     hist = plan.history
     if "@" + ENRON_DOMAIN in hist.sender or rng.random() < 0.5:
-        host = lookalike_domain(ENRON_DOMAIN, rng, avoid)
+        host = lookalike_domain(ENRON_DOMAIN, rng, avoid)[0]
         sender_name = rng.choice(PHISH_FOOTERS[:-1])
         sender = f"{rng.choice(['helpdesk', 'it.support', 'postmaster', 'admin', 'security', 'noreply'])}@{host}"
         company = "Enron"
     else:
         local, domain = hist.sender.split("@")
-        host = lookalike_domain(domain, rng, avoid)
+        host = lookalike_domain(domain, rng, avoid)[0]
         sender_name = graph.names.get(hist.sender, hist.sender_name)
         sender = f"{local}@{host}"
         company = company_of(domain)
@@ -933,7 +971,7 @@ def plan_attacks(graph: EnronGraph, n: int, rng: random.Random) -> list[_Plan]:
 
 
 def _pool_for(technique, internal, external, threads, rng) -> HistoryMessage | None:
-    if technique in ("exec_impersonation_freemail", "gift_card"):
+    if technique in ("vip_freemail", "gift_card"):
         if not internal:
             return None
         return rng.choice(rng.choice(internal)[1])
@@ -941,7 +979,7 @@ def _pool_for(technique, internal, external, threads, rng) -> HistoryMessage | N
         return rng.choice(threads)[1] if threads else None
     if technique == "reply_to_swap" and internal and rng.random() < 0.25:
         return rng.choice(rng.choice(internal)[1])
-    if technique == "credential_phishing_lookalike_login":
+    if technique == "cred_lookalike_login":
         source = external if (external and rng.random() < 0.6) else internal
         return rng.choice(rng.choice(source)[1]) if source else None
     return rng.choice(rng.choice(external)[1]) if external else None
@@ -956,9 +994,9 @@ def inject(
     attacks: list[InjectedAttack] = []
     for plan in plan_attacks(graph, n, rng):
         technique = plan.technique
-        if technique in ("exec_impersonation_freemail", "gift_card"):
+        if technique in ("vip_freemail", "gift_card"):
             meta, body = _exec(rng, plan, graph, gift=technique == "gift_card")
-        elif technique == "credential_phishing_lookalike_login":
+        elif technique == "cred_lookalike_login":
             meta, body = _phish(rng, plan, graph, avoid)
         elif technique == "reply_to_swap" and plan.history.sender.endswith("@" + ENRON_DOMAIN):
             meta, body = _exec(rng, plan, graph, gift=False)
