@@ -1,0 +1,194 @@
+"""Tests of the engine end to end: a small simulated organisation -> bundle -> verdicts and logs."""
+
+from __future__ import annotations
+
+import json
+import threading
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from pyscore import pipeline
+from pyscore.bundle import BundleError
+from pyscore.decisionlog import read_log
+from pyscore.engine import Engine, Verdict
+from pyscore.logschema import DECISION_LOG_SCHEMA
+from pyscore.mime import parse
+
+RULE = """\
+name: "Test: wire transfer request from free mail"
+description: a payment request sent from a free-mail address
+type: rule
+severity: high
+category: bec
+mode: active
+source: |
+  // free-mail sender
+  sender.email.domain.root_domain in ("gmail.com", "outlook.com")
+  // asks for a wire transfer
+  and strings.icontains(body.current_thread.text, "wire transfer")
+tests:
+  - expect: match
+    message: |
+      From: "Chief Executive" <ceo.private@gmail.com>
+      To: ap@acme.example
+      Subject: urgent
+
+      Please send a wire transfer today.
+  - expect: no_match
+    message: |
+      From: bob@acme.example
+      To: ap@acme.example
+      Subject: lunch
+
+      Lunch at noon?
+"""
+
+SHADOW_RULE = RULE.replace('"Test: wire transfer request from free mail"', '"Test: shadow wire"').replace(
+    "mode: active", "mode: shadow")
+
+BEC = (
+    b"From: \"Chief Executive\" <ceo.private@gmail.com>\r\nTo: ap@acme.example\r\n"
+    b"Subject: urgent payment\r\nDate: Mon, 02 Mar 2026 10:00:00 +0000\r\nMessage-ID: <bec1@gmail.com>\r\n\r\n"
+    b"I need you to process a wire transfer of $48,000 today. Keep this confidential.\r\n"
+)
+SAFE = (
+    b"From: Bob <bob@acme.example>\r\nTo: ap@acme.example\r\nSubject: lunch\r\n"
+    b"Date: Mon, 02 Mar 2026 11:00:00 +0000\r\nMessage-ID: <s1@acme.example>\r\n\r\nLunch at noon?\r\n"
+)
+
+
+@pytest.fixture(scope="module")
+def bundle_path(tmp_path_factory):
+    from pyscore.synth.generate import generate
+
+    root = tmp_path_factory.mktemp("engine")
+    generate(root / "data", orgs=1, weeks=3, seed=3, messages=600, attack_rate=0.15)
+    rules = root / "rules"
+    (rules / "bec").mkdir(parents=True)
+    (rules / "bec" / "bec_test_wire.yml").write_text(RULE)
+    (rules / "bec" / "bec_test_shadow.yml").write_text(SHADOW_RULE)
+    policy = root / "policy.yml"
+    policy.write_text("tenants:\n  default:\n    block:\n      domains: [blocked.example]\n")
+    pipeline.build_bundle(root / "data", root / "bundle", rules_dir=rules, policy_path=policy, n_trees=30,
+                          progress=lambda m: None)
+    return root / "bundle"
+
+
+@pytest.fixture(scope="module")
+def engine(bundle_path):
+    return Engine.load(bundle_path)
+
+
+def test_bundle_carries_rules_models_and_baseline(engine):
+    kinds = {d.kind for d in engine.detectors}
+    assert kinds == {"rule", "model"}
+    assert engine.baseline is not None
+    assert engine.rules.count == 2
+
+
+def test_rule_decides_and_shadow_is_reported(engine):
+    v = engine.score(BEC, tenant="default", message_id="bec1")
+    assert isinstance(v, Verdict)
+    assert v.category == "bec" and v.action == "quarantine" and v.verdict == "malicious"
+    assert v.deciding_detector == "Test: wire transfer request from free mail"
+    assert "Test: shadow wire" in v.shadow_fired and "Test: shadow wire" not in v.fired
+    assert set(v.model_scores) == {d.name for d in engine.detectors if d.kind == "model"}
+
+
+def test_safe_message_is_delivered(engine):
+    v = engine.score(SAFE)
+    assert v.action in ("deliver", "banner") and v.reason in ("default", "detector")
+    assert "Test: wire transfer request from free mail" not in v.fired
+
+
+def test_bytes_message_and_dict_give_the_same_verdict(engine):
+    m = parse(BEC)
+    by_bytes = engine.score(BEC, time=1.0e9)
+    by_message = engine.score(m, time=1.0e9)
+    by_dict = engine.score(json.loads(json.dumps(m.to_dict())), time=1.0e9)
+    assert by_bytes == by_message == by_dict
+
+
+def test_block_list_from_policy(engine):
+    raw = SAFE.replace(b"bob@acme.example", b"x@blocked.example")
+    v = engine.score(raw)
+    assert v.reason == "block_list" and v.action == "junk"
+
+
+def test_score_batch_from_table_and_iterable(engine):
+    table = pa.table({"message_id": ["a", "b"], "raw": [BEC, SAFE], "tenant": ["default", "default"],
+                      "time": [1.0e9, 1.0e9]})
+    out = engine.score_batch(table)
+    assert out.schema.equals(DECISION_LOG_SCHEMA)
+    assert out.column("message_id").to_pylist() == ["a", "b"]
+    assert out.column("category").to_pylist()[0] == "bec"
+    again = engine.score_batch([BEC, SAFE], ids=["a", "b"])
+    assert again.column("category").to_pylist() == out.column("category").to_pylist()
+    with pytest.raises(ValueError, match="'raw'"):
+        engine.score_batch(pa.table({"x": [1]}))
+    with pytest.raises(TypeError, match="cannot score a int"):
+        engine.score(42)
+
+
+def test_model_contributions_name_signals(engine, bundle_path):
+    test = pipeline.load_split(bundle_path.parent / "data", "test", progress=lambda m: None)
+    scored = engine.score_messages(test.messages, tenants=test.tenants, ids=test.ids, times=test.times)
+    model_rows = [i for i, d in enumerate(scored.decisions.deciding)
+                  if d >= 0 and engine.detectors[d].kind == "model"]
+    for i in model_rows:
+        contrib = scored.contributions[i]
+        assert contrib and all(c["signal"] in engine_signal_names() for c in contrib)
+    assert scored.features.shape == (len(test.rows), len(engine_signal_names()))
+
+
+def engine_signal_names():
+    from pyscore.signals import REGISTRY
+
+    return set(REGISTRY.names)
+
+
+def test_two_threads_get_identical_results(engine, bundle_path):
+    test = pipeline.load_split(bundle_path.parent / "data", "test", progress=lambda m: None)
+    results = [None, None]
+
+    def work(k):
+        scored = engine.score_messages(test.messages, tenants=test.tenants, ids=test.ids, times=test.times)
+        results[k] = scored.scores
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    np.testing.assert_array_equal(results[0], results[1])
+
+
+def test_observe_changes_sender_history(engine):
+    fresh = Engine.load(engine.bundle.path)
+    raw = BEC
+    before = fresh.score_messages([parse(raw)], tenants=["default"], times=[2.0e9]).features
+    fresh.observe([parse(raw)] * 3, tenants=["default"] * 3, times=[1.9e9] * 3)
+    after = fresh.score_messages([parse(raw)], tenants=["default"], times=[2.0e9]).features
+    assert not np.array_equal(np.nan_to_num(before, nan=-1), np.nan_to_num(after, nan=-1))
+
+
+def test_decision_log_records_everything(bundle_path, tmp_path):
+    eng = Engine.load(bundle_path, log=tmp_path / "log")
+    eng.score_batch([BEC, SAFE], ids=["x1", "x2"])
+    eng.log.close()
+    table = read_log(tmp_path / "log")
+    assert sorted(table.column("message_id").to_pylist()) == ["x1", "x2"]
+    row = table.to_pylist()[sorted(table.column("message_id").to_pylist()).index("x1")]
+    assert row["deciding_detector"] and len(row["detector_scores"]) == len(eng.detectors)
+
+
+def test_tampered_bundle_is_refused(bundle_path, tmp_path):
+    import shutil
+
+    copy = tmp_path / "b"
+    shutil.copytree(bundle_path, copy)
+    (copy / "policy.yml").write_text("tenants: {}\n")
+    with pytest.raises(BundleError, match="policy.yml: checksum mismatch"):
+        Engine.load(copy)
