@@ -206,3 +206,30 @@ def test_train_and_compile_commands(tmp_path, capsys):
     assert main(["compile", str(model), "--out", str(tmp_path / "c2"), "--schema-hash", "0" * 64]) == 2
     assert "signal schema" in capsys.readouterr().err
     assert not (tmp_path / "c2").exists()
+
+
+def test_features_computed_from_raw_mail_when_parquet_absent(tmp_path):
+    """Without features.parquet, train parses the dataset's own messages and computes the signals."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from pyscore.signals import REGISTRY
+
+    ds = tmp_path / "ds"
+    (ds / "msgs").mkdir(parents=True)
+    (ds / "manifest.json").write_text(json.dumps({"corpora_dir": str(tmp_path / "none")}))
+    rows = []
+    for i in range(6):
+        bad = i % 2 == 1
+        body = "Verify your password now at http://login-check.example.net/a" if bad else "Lunch at noon?"
+        raw = (f"From: {'Support <help@example.net>' if bad else 'Ann <ann@example.org>'}\r\n"
+               f"To: bob@example.org\r\nSubject: {'Urgent' if bad else 'Lunch'} {i}\r\n"
+               f"Message-ID: <{i}@example.test>\r\nDate: Mon, {i + 1} Jan 2024 10:00:00 +0000\r\n\r\n{body}\r\n")  # fmt: skip
+        (ds / "msgs" / f"{i}.eml").write_bytes(raw.encode())
+        rows.append({"message_id": f"<{i}@example.test>", "label": "malicious" if bad else "safe",
+                     "category": "credential_phishing" if bad else "safe", "split": "train",
+                     "timestamp": 1e9 + i, "ref": f"msgs/{i}.eml", "ref_base": "dataset", "tenant": "t"})  # fmt: skip
+    pq.write_table(pa.Table.from_pylist(rows), ds / "index.parquet")
+    data = load_training_data(ds)
+    assert data.X.shape == (6, len(REGISTRY.names)) and data.schema_hash == REGISTRY.schema_hash()
+    assert list(data.labels) == [r["label"] for r in rows]
