@@ -117,6 +117,27 @@ void BindRules(py::module_& m) {
       .def_property_readonly("n_levels", &RuleProgram::NumLevels);
 
   m.def(
+      "pair_match",
+      [](CArray<int64_t> a_offsets, CArray<uint8_t> a_data, CArray<int64_t> b_offsets, CArray<uint8_t> b_data,
+         int mode, bool case_insensitive) {
+        if (a_offsets.size() < 1 || a_offsets.size() != b_offsets.size())
+          throw std::invalid_argument("pair_match: a and b need the same number of rows");
+        const int64_t n = a_offsets.size() - 1;
+        if (a_offsets.data()[n] > a_data.size() || b_offsets.data()[n] > b_data.size())
+          throw std::invalid_argument("pair_match: offsets exceed the data");
+        if (mode != 1 && mode != 2 && mode != 4 && mode != 8) throw std::invalid_argument("pair_match: bad mode");
+        py::array_t<uint8_t> out(n);
+        uint8_t* p = out.mutable_data();
+        {
+          py::gil_scoped_release release;
+          pyscore::PairMatch(a_offsets.data(), a_data.data(), b_offsets.data(), b_data.data(), n,
+                             static_cast<pyscore::MatchMode>(mode), case_insensitive, p);
+        }
+        return out;
+      },
+      py::arg("a_offsets"), py::arg("a_data"), py::arg("b_offsets"), py::arg("b_data"), py::arg("mode"),
+      py::arg("case_insensitive"), "Row-wise: does b[r] occur in a[r] (contains / prefix / suffix / exact)?");
+  m.def(
       "folded_levenshtein",
       [](const std::vector<std::string>& a, const std::vector<std::string>& b) {
         if (a.size() != b.size()) throw std::invalid_argument("folded_levenshtein: a and b differ in length");

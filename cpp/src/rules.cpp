@@ -427,6 +427,34 @@ std::vector<uint32_t> FoldedCodePoints(const std::string& s) {
 }
 }  // namespace
 
+void PairMatch(const int64_t* a_offsets, const uint8_t* a_data, const int64_t* b_offsets, const uint8_t* b_data,
+               int64_t n_rows, MatchMode mode, bool case_insensitive, uint8_t* out) {
+  auto same = [case_insensitive](uint8_t x, uint8_t y) { return case_insensitive ? Fold(x) == Fold(y) : x == y; };
+  auto equal_at = [&](const uint8_t* hay, const uint8_t* needle, int64_t n) {
+    for (int64_t k = 0; k < n; ++k) {
+      if (!same(hay[k], needle[k])) return false;
+    }
+    return true;
+  };
+  for (int64_t r = 0; r < n_rows; ++r) {
+    const uint8_t* a = a_data + a_offsets[r];
+    const uint8_t* b = b_data + b_offsets[r];
+    const int64_t na = a_offsets[r + 1] - a_offsets[r], nb = b_offsets[r + 1] - b_offsets[r];
+    bool hit = false;
+    if (nb > 0 && na >= nb) {
+      switch (mode) {
+        case MatchMode::kExact: hit = na == nb && equal_at(a, b, nb); break;
+        case MatchMode::kPrefix: hit = equal_at(a, b, nb); break;
+        case MatchMode::kSuffix: hit = equal_at(a + na - nb, b, nb); break;
+        case MatchMode::kContains:
+          for (int64_t i = 0; i + nb <= na && !hit; ++i) hit = equal_at(a + i, b, nb);
+          break;
+      }
+    }
+    out[r] = hit ? 1 : 0;
+  }
+}
+
 int64_t FoldedLevenshtein(const std::string& sa, const std::string& sb) {
   std::vector<uint32_t> a = FoldedCodePoints(sa), b = FoldedCodePoints(sb);
   if (a.size() < b.size()) std::swap(a, b);

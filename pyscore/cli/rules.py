@@ -21,6 +21,7 @@ def register(subparsers) -> None:
     hits.add_argument("paths", nargs="+", help="corpus files, folders or archives")
     hits.add_argument("--batch-size", type=int, default=500)
     hits.add_argument("--limit", type=int, default=0, help="stop after this many messages per path (0: all)")
+    hits.add_argument("--every", type=int, default=1, help="read every N-th message only (a spread-out sample)")
     hits.set_defaults(run=run_hits)
 
 
@@ -103,6 +104,8 @@ def run_hits(args: argparse.Namespace) -> int:
     for path in args.paths:
         msgs, labs = [], []
         for seen, (source_id, raw) in enumerate(CorpusReader([path]), 1):
+            if (seen - 1) % max(args.every, 1):
+                continue
             msgs.append(parse(raw))
             labs.append(corpus_label(source_id))
             if len(msgs) >= args.batch_size:

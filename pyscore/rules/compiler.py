@@ -163,7 +163,14 @@ def _required(items: list) -> list[set[str]] | None:
             segment.append(item)
             continue
         if segment:
-            consider(_language(segment, LANGUAGE_LIMIT))
+            # A segment whose language is too large is cut into runs that each fit.
+            run: list = []
+            for seg_item in segment:
+                if run and _language([*run, seg_item], LANGUAGE_LIMIT) is None:
+                    consider(_language(run, LANGUAGE_LIMIT))
+                    run = []
+                run.append(seg_item)
+            consider(_language(run, LANGUAGE_LIMIT))
             segment = []
         op, arg = item
         if op is c.SUBPATTERN:

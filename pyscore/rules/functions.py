@@ -97,3 +97,62 @@ def string_predicate(name: str, s: str, patterns: tuple[str, ...]) -> bool:
         if kind == "like" and like(s, p, False):
             return True
     return False
+
+
+# --- windowed regex search ------------------------------------------------------------------------
+_MAX_WINDOW = 4096
+
+
+@functools.lru_cache(maxsize=4096)
+def regex_window(pattern: str) -> int | None:
+    """The longest match of ``pattern`` when it is short and context-free (no anchors, word
+    boundaries or lookarounds), so that a match can be searched for in a window; else None."""
+    try:
+        parsed = re._parser.parse(pattern, re.ASCII)  # type: ignore[attr-defined]
+    except re.error:
+        return None
+    if not _context_free(list(parsed)):
+        return None
+    width = parsed.getwidth()[1]
+    return width if width <= _MAX_WINDOW else None
+
+
+def _context_free(items) -> bool:
+    c = re._constants  # type: ignore[attr-defined]
+    for op, arg in items:
+        if op in (c.AT, c.ASSERT, c.ASSERT_NOT, c.GROUPREF, c.GROUPREF_EXISTS):
+            return False
+        if op is c.SUBPATTERN and not _context_free(list(arg[-1])):
+            return False
+        if op in (c.MAX_REPEAT, c.MIN_REPEAT, getattr(c, "POSSESSIVE_REPEAT", None)) and not _context_free(list(arg[2])):
+            return False
+        if op is c.BRANCH and not all(_context_free(list(b)) for b in arg[1]):
+            return False
+        if op is getattr(c, "ATOMIC_GROUP", None) and not _context_free(list(arg)):
+            return False
+    return True
+
+
+def windowed_search(rx: re.Pattern, s: str, width: int, literals: tuple[str, ...]) -> bool:
+    """``rx.search(s)`` for a context-free regex of match length <= ``width`` every match of
+    which contains one of ``literals`` (ASCII case-folded): only windows around the literals'
+    occurrences are searched. A match holding the occurrence at q lies in [q + len - width, q + width)."""
+    folded = ascii_lower(s)
+    spans = []
+    for lit in literals:
+        q = folded.find(lit)
+        while q >= 0:
+            spans.append((max(0, q + len(lit) - width), q + width))
+            q = folded.find(lit, q + 1)
+    if not spans:
+        return False
+    spans.sort()
+    start, end = spans[0]
+    for a, b in spans[1:]:
+        if a > end:
+            if rx.search(s[start:end]):
+                return True
+            start, end = a, b
+        else:
+            end = max(end, b)
+    return rx.search(s[start:end]) is not None

@@ -9,6 +9,7 @@ columns are gathered, and the core ``RuleProgram`` fills the
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ from pyscore import _core
 from pyscore._dtypes import OFFSET_DTYPE
 from pyscore.batch import MessageBatch, StringColumn
 from pyscore.rules import functions as fn
-from pyscore.rules.compiler import LAZY_ATOMS, Compiler
+from pyscore.rules.compiler import LAZY_ATOMS, Compiler, regex_literal_sets
 from pyscore.rules.types import prevalence_of
 
 
@@ -33,6 +34,35 @@ class RuleMeta:
     severity: str
     mode: str  # active | shadow
     path: str = ""
+
+
+@functools.lru_cache(maxsize=4096)
+def _search_plan(patterns: tuple[str, ...], ci: bool, whole: bool) -> tuple:
+    """Per pattern: (compiled, whole, window width or None, folded window literals)."""
+    plan = []
+    for p in patterns:
+        width = None if whole else fn.regex_window(p)
+        sets = regex_literal_sets(p) if width is not None else []
+        literals = tuple(fn.ascii_lower(x) for x in sets[0]) if sets else ()
+        plan.append((fn.compiled_regex(p, ci), whole, width if literals else None, literals))
+    return tuple(plan)
+
+
+def _run_plan(plan: tuple, v: str) -> bool:
+    """Same answer as ``functions.regex_test``; context-free regexes search only near their literals."""
+    for rx, whole, width, literals in plan:
+        if whole:
+            hit = rx.fullmatch(v) is not None
+        elif width is not None:
+            hit = fn.windowed_search(rx, v, width, literals)
+        else:
+            hit = rx.search(v) is not None
+        if hit:
+            return True
+    return False
+
+
+_PAIR_MODES = {"contains": 1, "starts_with": 2, "ends_with": 4}
 
 
 def _take(col: StringColumn, idx: np.ndarray) -> StringColumn:
@@ -156,6 +186,7 @@ class _BatchRun:
         self.owner: list[np.ndarray | None] = [None]
         self.derived: dict[tuple, StringColumn] = {}
         self.cache: dict[tuple, StringColumn] = {}
+        self.value_cache: dict[tuple, list[str]] = {}
         for lid, lv in enumerate(c.levels[1:], 1):
             if lv.key[0] == "group":
                 offsets = batch.lists[lv.key[1]].offsets
@@ -200,7 +231,15 @@ class _BatchRun:
         return col if idx is None else _take(col, idx)
 
     def values(self, skey: tuple, level: int) -> list[str]:
-        return self.string_at(skey, level).to_list()
+        key = (skey, level)
+        found = self.value_cache.get(key)
+        if found is None:
+            if skey[0] == "const":
+                found = [skey[1]] * self.rows[level]
+            else:
+                found = self.string_at(skey, level).to_list()
+            self.value_cache[key] = found
+        return found
 
     def values_of(self, skey: tuple, level: int, rows: np.ndarray) -> list[str]:
         """Values of ``skey`` at ``level`` for some rows only."""
@@ -284,11 +323,12 @@ class _BatchRun:
                 mask &= need
             out = np.zeros(len(col), bool)
             memo: dict[str, bool] = {}
+            plan = _search_plan(patterns, ci, whole)
             for r in np.flatnonzero(mask).tolist():
                 v = col[r]
                 hit = memo.get(v)
                 if hit is None:
-                    hit = memo[v] = fn.regex_test(v, patterns, ci, whole)
+                    hit = memo[v] = _run_plan(plan, v)
                 out[r] = hit
             return out
         if kind in ("streq", "strne"):
@@ -298,6 +338,17 @@ class _BatchRun:
             hb = _core.hash_strings(cb.offsets, cb.data, False)
             both = _nonnull(ca) & _nonnull(cb)
             return both & ((ha == hb) if kind == "streq" else (ha != hb))
+        pair_mode = _PAIR_MODES.get(key[1].split(".", 1)[1].lstrip("i")) if kind == "pred" else None
+        if pair_mode:
+            # strings.contains / starts_with / ends_with with patterns from columns: a core kernel per pattern.
+            _, name, subject, patterns, lv = key
+            a = self.string_at(subject, lv)
+            out = np.zeros(self.rows[lv], bool)
+            for p in patterns:
+                b = self.string_at(p, lv)
+                out |= _core.pair_match(a.offsets, a.data, b.offsets, b.data, pair_mode,
+                                        name.startswith("strings.i")) != 0
+            return out
         if kind == "pred":
             _, name, subject, patterns, lv = key
             rows = np.flatnonzero(need) if need is not None else np.arange(self.rows[lv])

@@ -106,6 +106,12 @@ class RuleProgram {
   ProgramSpec spec_;
 };
 
+// Row-wise match of column b's value inside column a's value (same number of rows):
+// out[r] = 1 when b[r] is non-empty and occurs in a[r] as `mode` says (contains,
+// prefix, suffix or exact), ASCII-folded when case_insensitive.
+void PairMatch(const int64_t* a_offsets, const uint8_t* a_data, const int64_t* b_offsets, const uint8_t* b_data,
+               int64_t n_rows, MatchMode mode, bool case_insensitive, uint8_t* out);
+
 // Edit distance between two UTF-8 strings, counted in code points, ASCII letters folded.
 int64_t FoldedLevenshtein(const std::string& a, const std::string& b);
 
