@@ -1,0 +1,113 @@
+"""The rules component of the core: literal matcher, program validation, kernels."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+
+from pyscore import _core
+from pyscore.batch import StringColumn
+from pyscore.rules import functions as fn
+
+CONTAINS, PREFIX, SUFFIX, EXACT = 1, 2, 4, 8
+
+
+def _expected(value: str, pattern: str, mode: int, ci: bool) -> bool:
+    if ci:
+        value, pattern = fn.ascii_lower(value), fn.ascii_lower(pattern)
+    return {CONTAINS: pattern in value, PREFIX: value.startswith(pattern), SUFFIX: value.endswith(pattern),
+            EXACT: value == pattern}[mode]
+
+
+@pytest.mark.parametrize("ci", [False, True])
+def test_literal_matcher_agrees_with_python(ci):
+    r = random.Random(ci)
+    alphabet = "abAB\u212aé-"
+    patterns = sorted({"".join(r.choice(alphabet) for _ in range(r.randint(1, 4))) for _ in range(40)})
+    targets = [(p, a, m) for a, (p, m) in enumerate((p, m) for p in range(len(patterns)) for m in (1, 2, 4, 8))]
+    matcher = _core.LiteralMatcher([(fn.ascii_lower(p) if ci else p).encode() for p in patterns], ci,
+                                   np.array([t[0] for t in targets], np.int32), np.array([t[1] for t in targets], np.int32),
+                                   np.array([t[2] for t in targets], np.uint8))
+    values = ["".join(r.choice(alphabet) for _ in range(r.randint(0, 12))) for _ in range(300)]
+    col = StringColumn.from_strings(values)
+    base = np.arange(len(targets) + 1, dtype=np.int64) * len(values)
+    buf = np.zeros(int(base[-1]), np.uint8)
+    matcher.match(col.offsets, col.data, base, buf)
+    for a, (p, _, m) in enumerate(targets):
+        got = buf[base[a]:base[a + 1]].astype(bool).tolist()
+        assert got == [_expected(v, patterns[p], m, ci) for v in values], (patterns[p], m)
+
+
+def test_literal_matcher_rejects_bad_arguments():
+    with pytest.raises(ValueError, match="empty pattern"):
+        _core.LiteralMatcher([b""], False, np.zeros(0, np.int32), np.zeros(0, np.int32), np.zeros(0, np.uint8))
+    with pytest.raises(ValueError, match="target pattern out of range"):
+        _core.LiteralMatcher([b"a"], False, np.array([3], np.int32), np.array([0], np.int32), np.array([1], np.uint8))
+    m = _core.LiteralMatcher([b"a"], False, np.array([0], np.int32), np.array([2], np.int32), np.array([1], np.uint8))
+    col = StringColumn.from_strings(["a"])
+    with pytest.raises(ValueError, match="atom_base is shorter"):
+        m.match(col.offsets, col.data, np.zeros(1, np.int64), np.zeros(4, np.uint8))
+    with pytest.raises(ValueError, match="exceed the buffer"):
+        m.match(col.offsets, col.data, np.array([0, 0, 9], np.int64), np.zeros(4, np.uint8))
+
+
+def _program(op, a, b, kids_of, roots, parents=(-1,), n_atoms=1, n_num=0, n_codes=0):
+    n_kids = np.array([len(k) for k in kids_of], np.int32)
+    first = np.concatenate([[0], np.cumsum(n_kids)[:-1]]).astype(np.int32)
+    kids = np.array([c for k in kids_of for c in k], np.int32)
+    return _core.RuleProgram(np.array(op, np.int8), np.array(a, np.int32), np.array(b, np.int32), first, n_kids,
+                             np.zeros(len(op)), kids, np.array(roots, np.int32), np.array(parents, np.int32),
+                             n_atoms, n_num, n_codes)
+
+
+@pytest.mark.parametrize("args, message", [
+    (dict(op=[2, 5], a=[0, 0], b=[0, 0], kids_of=[[], [1]], roots=[1]), "a child must precede its parent"),
+    (dict(op=[2], a=[3], b=[0], kids_of=[[]], roots=[0]), "atom or level out of range"),
+    (dict(op=[99], a=[0], b=[0], kids_of=[[]], roots=[0]), "unknown op"),
+    (dict(op=[2], a=[0], b=[0], kids_of=[[]], roots=[5]), "root out of range"),
+    (dict(op=[2, 6], a=[0, 4], b=[0, 0], kids_of=[[], [0]], roots=[1]), "quantifier level out of range"),
+    (dict(op=[2], a=[0], b=[0], kids_of=[[]], roots=[0], parents=(0,)), "level 0 must be the message"),
+])
+def test_program_validation(args, message):
+    with pytest.raises(ValueError, match=message):
+        _program(**args)
+
+
+def test_program_checks_batch_buffers():
+    # any(level 1, atom 0 @ level 1)
+    prog = _program([2, 6], [0, 1], [1, 0], [[], [0]], [1], parents=(-1, 0))
+    atoms = np.array([1, 0, 1], np.uint8)
+    offsets = np.array([0, 0, 2, 3], np.int64)  # level 1 offsets for 2 messages
+    out = np.zeros((2, 1), np.uint8)
+    args = dict(nums=np.zeros(0), num_base=np.zeros(1, np.int64), codes=np.zeros(0, np.int64),
+                code_base=np.zeros(1, np.int64), n_codes=0)
+    prog.evaluate(2, offsets, np.array([0, 1], np.int64), np.array([2, 3], np.int64), atoms,
+                  np.array([0, 3], np.int64), out=out, **args)
+    assert out[:, 0].tolist() == [1, 1]
+    with pytest.raises(ValueError, match="do not span"):
+        prog.evaluate(2, offsets, np.array([0, 1], np.int64), np.array([2, 5], np.int64), atoms,
+                      np.array([0, 3], np.int64), out=out, **args)
+    with pytest.raises(ValueError, match="exceeds its buffer"):
+        prog.evaluate(2, offsets, np.array([0, 1], np.int64), np.array([2, 3], np.int64), atoms[:2],
+                      np.array([0, 3], np.int64), out=out, **args)
+    with pytest.raises(ValueError, match="shape"):
+        prog.evaluate(2, offsets, np.array([0, 1], np.int64), np.array([2, 3], np.int64), atoms,
+                      np.array([0, 3], np.int64), out=np.zeros((3, 1), np.uint8), **args)
+
+
+def test_pair_match_and_levenshtein_agree_with_python():
+    r = random.Random(5)
+    alphabet = "aAbB\u212a\u00e9."
+    a = ["".join(r.choice(alphabet) for _ in range(r.randint(0, 8))) for _ in range(300)]
+    b = ["".join(r.choice(alphabet) for _ in range(r.randint(0, 3))) for _ in range(300)]
+    ca, cb = StringColumn.from_strings(a), StringColumn.from_strings(b)
+    for mode, name in ((1, "contains"), (2, "starts_with"), (4, "ends_with")):
+        for ci in (False, True):
+            got = _core.pair_match(ca.offsets, ca.data, cb.offsets, cb.data, mode, ci).astype(bool).tolist()
+            fname = f"strings.{'i' if ci else ''}{name}"
+            want = [bool(x) and bool(y) and fn.string_predicate(fname, x, (y,)) for x, y in zip(a, b, strict=True)]
+            assert got == want, (name, ci)
+    dist = _core.folded_levenshtein(a, b).tolist()
+    assert dist == [fn.levenshtein(fn.ascii_lower(x), fn.ascii_lower(y)) for x, y in zip(a, b, strict=True)]
