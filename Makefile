@@ -48,7 +48,7 @@ dev: $(DEV_PY)
 core: $(DEV_PY)
 	flock /tmp/pyscore-core-build.lock sh -c '\
 	  PATH=$(CURDIR)/$(DEV_VENV)/bin:$$PATH cmake -S . -B build/dev -G Ninja -DCMAKE_BUILD_TYPE=Release -DPython_EXECUTABLE=$(CURDIR)/$(DEV_PY) >/dev/null && \
-	  PATH=$(CURDIR)/$(DEV_VENV)/bin:$$PATH cmake --build build/dev && cp build/dev/_core*.so pyscore/'
+	  PATH=$(CURDIR)/$(DEV_VENV)/bin:$$PATH cmake --build build/dev && for f in build/dev/_core*.so; do cp $$f pyscore/.$$(basename $$f).tmp && mv pyscore/.$$(basename $$f).tmp pyscore/$$(basename $$f); done'
 
 clean:
 	rm -rf build $(VENV) $(DEV_VENV) pyscore/_core*.so

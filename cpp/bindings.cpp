@@ -15,7 +15,7 @@ void BindDecision(py::module_& m);  // cpp/bindings/decision.cpp
 PYBIND11_MODULE(_core, m) {
   m.doc() = "pyscore compiled core: columns, programs, forests, policies.";
   m.attr("ABI_VERSION") = 1;
-  static py::exception<pyscore::Error> core_error(m, "CoreError", PyExc_RuntimeError);
+  py::register_exception<pyscore::Error>(m, "CoreError", PyExc_RuntimeError);
   BindForest(m);
   BindRules(m);
   BindBaseline(m);

@@ -16,38 +16,6 @@ from pyscore.engine import Engine, Verdict
 from pyscore.logschema import DECISION_LOG_SCHEMA
 from pyscore.mime import parse
 
-RULE = """\
-name: "Test: wire transfer request from free mail"
-description: a payment request sent from a free-mail address
-type: rule
-severity: high
-category: bec
-mode: active
-source: |
-  // free-mail sender
-  sender.email.domain.root_domain in ("gmail.com", "outlook.com")
-  // asks for a wire transfer
-  and strings.icontains(body.current_thread.text, "wire transfer")
-tests:
-  - expect: match
-    message: |
-      From: "Chief Executive" <ceo.private@gmail.com>
-      To: ap@acme.example
-      Subject: urgent
-
-      Please send a wire transfer today.
-  - expect: no_match
-    message: |
-      From: bob@acme.example
-      To: ap@acme.example
-      Subject: lunch
-
-      Lunch at noon?
-"""
-
-SHADOW_RULE = RULE.replace('"Test: wire transfer request from free mail"', '"Test: shadow wire"').replace(
-    "mode: active", "mode: shadow")
-
 BEC = (
     b"From: \"Chief Executive\" <ceo.private@gmail.com>\r\nTo: ap@acme.example\r\n"
     b"Subject: urgent payment\r\nDate: Mon, 02 Mar 2026 10:00:00 +0000\r\nMessage-ID: <bec1@gmail.com>\r\n\r\n"
@@ -60,20 +28,8 @@ SAFE = (
 
 
 @pytest.fixture(scope="module")
-def bundle_path(tmp_path_factory):
-    from pyscore.synth.generate import generate
-
-    root = tmp_path_factory.mktemp("engine")
-    generate(root / "data", orgs=1, weeks=3, seed=3, messages=600, attack_rate=0.15)
-    rules = root / "rules"
-    (rules / "bec").mkdir(parents=True)
-    (rules / "bec" / "bec_test_wire.yml").write_text(RULE)
-    (rules / "bec" / "bec_test_shadow.yml").write_text(SHADOW_RULE)
-    policy = root / "policy.yml"
-    policy.write_text("tenants:\n  default:\n    block:\n      domains: [blocked.example]\n")
-    pipeline.build_bundle(root / "data", root / "bundle", rules_dir=rules, policy_path=policy, n_trees=30,
-                          progress=lambda m: None)
-    return root / "bundle"
+def bundle_path(small_bundle):
+    return small_bundle
 
 
 @pytest.fixture(scope="module")
