@@ -576,7 +576,7 @@ class Simulator:
     def _cold_day(self, day: dt.date, workday: bool) -> None:
         """First contact from strangers: applicants, prospects, sales outreach, introductions."""
         rng, org = self.rng, self.org
-        for _ in range(self._poisson(len(org.employees) * (0.055 if workday else 0.01))):
+        for _ in range(self._poisson(len(org.employees) * (0.09 if workday else 0.015))):
             kind = rng.choices(list(T.COLD), [0.22, 0.25, 0.3, 0.1, 0.13])[0]
             dept = {"applicant": ("People", "Executive"), "prospect": ("Sales", "Customer Success"),
                     "outreach": ("Finance", "Operations", "Executive", "Marketing", "IT"),
