@@ -81,6 +81,38 @@ inline uint32_t LeafIndex(const Forest::CNode* nodes, const int32_t* keys) {
   return i - ((1u << D) - 1);
 }
 
+// Four complete trees of depth D for one row, in lock step: four independent
+// chains of loads for the out-of-order core instead of one.
+template <int D>
+inline void LeafIndex4(const Forest::CNode* const* nodes, const int32_t* keys, uint32_t* leaf) {
+  uint32_t i0 = 0, i1 = 0, i2 = 0, i3 = 0;
+  for (int l = 0; l < D; ++l) {
+    const Forest::CNode a = nodes[0][i0], b = nodes[1][i1], c = nodes[2][i2], d = nodes[3][i3];
+    i0 = 2 * i0 + 2 - static_cast<uint32_t>(keys[a.key_index] <= a.key_threshold);
+    i1 = 2 * i1 + 2 - static_cast<uint32_t>(keys[b.key_index] <= b.key_threshold);
+    i2 = 2 * i2 + 2 - static_cast<uint32_t>(keys[c.key_index] <= c.key_threshold);
+    i3 = 2 * i3 + 2 - static_cast<uint32_t>(keys[d.key_index] <= d.key_threshold);
+  }
+  constexpr uint32_t base = (1u << D) - 1;
+  leaf[0] = i0 - base;
+  leaf[1] = i1 - base;
+  leaf[2] = i2 - base;
+  leaf[3] = i3 - base;
+}
+
+void CompleteLeaf4(int depth, const Forest::CNode* const* nodes, const int32_t* keys, uint32_t* leaf) {
+  switch (depth) {
+    case 1: return LeafIndex4<1>(nodes, keys, leaf);
+    case 2: return LeafIndex4<2>(nodes, keys, leaf);
+    case 3: return LeafIndex4<3>(nodes, keys, leaf);
+    case 4: return LeafIndex4<4>(nodes, keys, leaf);
+    case 5: return LeafIndex4<5>(nodes, keys, leaf);
+    case 6: return LeafIndex4<6>(nodes, keys, leaf);
+    case 7: return LeafIndex4<7>(nodes, keys, leaf);
+    default: return LeafIndex4<8>(nodes, keys, leaf);
+  }
+}
+
 // One complete tree of depth D over a block of rows, level by level: the
 // rows' steps are independent, so their loads overlap; the first level's
 // node is the same for every row.
@@ -287,6 +319,17 @@ Forest::Forest(const ForestSpec& s)
     }
   }
   cleaves_f_.assign(cleaves_.begin(), cleaves_.end());
+  // Runs of four consecutive complete trees of equal depth (single-row path).
+  for (size_t t = 0; t + 4 <= trees_.size();) {
+    bool same = true;
+    for (size_t j = t; j < t + 4; ++j) same = same && trees_[j].cnode_begin >= 0 && trees_[j].depth == trees_[t].depth;
+    if (same) {
+      quads_.push_back(static_cast<int64_t>(t));
+      t += 4;
+    } else {
+      ++t;
+    }
+  }
 }
 
 int64_t Forest::NCompleteTrees() const {
@@ -343,14 +386,28 @@ void Forest::PredictRowImpl(const float* x, double* out) const {
     keys = heap_keys.data();
   }
   RowKeys(x, F, keys);
-  if (K == 1) {
-    Acc acc = static_cast<Acc>(base_score_[0]);
-    for (const Tree& t : trees_) acc += static_cast<Acc>(TreeValue(t, x, keys));
-    out[0] = static_cast<double>(acc);
-    return;
+  Acc acc1 = static_cast<Acc>(base_score_[0]);
+  std::vector<Acc> accK;
+  Acc* acc = &acc1;
+  if (K > 1) {
+    accK.assign(base_score_.begin(), base_score_.end());
+    acc = accK.data();
   }
-  std::vector<Acc> acc(base_score_.begin(), base_score_.end());
-  for (const Tree& t : trees_) acc[t.output] += static_cast<Acc>(TreeValue(t, x, keys));
+  // Trees in order (the summation order of the source library); runs of four
+  // equal-depth complete trees are walked together.
+  const int64_t n_trees = static_cast<int64_t>(trees_.size());
+  int64_t ti = 0;
+  const CNode* group[4];
+  uint32_t leaf[4];
+  for (const int64_t first : quads_) {
+    for (; ti < first; ++ti) acc[trees_[ti].output] += static_cast<Acc>(TreeValue(trees_[ti], x, keys));
+    for (int j = 0; j < 4; ++j) group[j] = cnodes_.data() + trees_[ti + j].cnode_begin;
+    CompleteLeaf4(trees_[ti].depth, group, keys, leaf);
+    for (int j = 0; j < 4; ++j, ++ti) {
+      acc[trees_[ti].output] += static_cast<Acc>(cleaves_[trees_[ti].leaf_begin + leaf[j]]);
+    }
+  }
+  for (; ti < n_trees; ++ti) acc[trees_[ti].output] += static_cast<Acc>(TreeValue(trees_[ti], x, keys));
   for (int64_t k = 0; k < K; ++k) out[k] = static_cast<double>(acc[k]);
 }
 

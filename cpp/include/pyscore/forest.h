@@ -149,6 +149,7 @@ class Forest {
   std::vector<CNode> cnodes_;
   std::vector<double> cleaves_;
   std::vector<float> cleaves_f_;   // the same leaves as float32, for float32_sum
+  std::vector<int64_t> quads_;     // first tree of each run of 4 equal-depth complete trees
 };
 
 }  // namespace pyscore
