@@ -2,11 +2,13 @@
 
 Model: 300 trees of depth 6 on 120 features (XGBoost; LightGBM and
 scikit-learn HistGradientBoosting models of the same shape for their own
-predictors). Rows: 20,000 distinct rows, real feature rows from the Parquet
-file named by ``PYSCORE_BENCH_FEATURES`` (a ``features.parquet`` with >= 20,000
-rows) when set, otherwise a synthetic matrix shaped like signals (counts,
-ratios, flags, 20% NaN). Batches alternate between two disjoint 10,000-row
-halves; single-row calls rotate through 10,000 rows.
+predictors). Rows: real feature rows from the Parquet file named by
+``PYSCORE_BENCH_FEATURES`` (written by ``pyscore signals ... --out``, at least
+10,000 rows; labels for fitting are a random linear function of the real
+features, as only the trees' shape matters here), otherwise 20,000 rows of a
+synthetic matrix shaped like signals (counts, ratios, flags, 20% NaN).
+Batches alternate between the first and the last 10,000 rows; single-row
+calls rotate through 10,000 rows.
 
 Run: cd bench && OMP_NUM_THREADS=1 ../.venv-dev/bin/pytest -o python_files='bench_*.py'
      --benchmark-enable --benchmark-only bench_forest.py
@@ -54,9 +56,10 @@ def load_matrix() -> tuple[np.ndarray, str]:
         table = pq.read_table(path)
         names = [c for c in table.column_names if c not in ("message_id", "id")]
         X = np.column_stack([table.column(c).to_numpy(zero_copy_only=False) for c in names]).astype(np.float32)
-        if len(X) >= N_ROWS:
-            return np.ascontiguousarray(X[:N_ROWS]), f"real rows from {path}"
-    return synthetic_matrix(np.random.default_rng(0)), "synthetic rows"
+        if len(X) < BATCH:
+            raise ValueError(f"{path} has {len(X)} rows; the benchmark needs at least {BATCH}")
+        return np.ascontiguousarray(X[:N_ROWS]), f"{len(X[:N_ROWS])} real rows from {path}"
+    return synthetic_matrix(np.random.default_rng(0)), f"{N_ROWS} synthetic rows"
 
 
 @pytest.fixture(scope="module")
@@ -106,12 +109,11 @@ def tl2cgen_predictor(models, tmp_path_factory):
 
 
 def batches(X: np.ndarray):
-    halves = [np.ascontiguousarray(X[:BATCH]), np.ascontiguousarray(X[BATCH : 2 * BATCH])]
-    return itertools.cycle(halves)
+    return itertools.cycle([np.ascontiguousarray(X[:BATCH]), np.ascontiguousarray(X[-BATCH:])])
 
 
 def rows(X: np.ndarray):
-    return itertools.cycle([np.ascontiguousarray(X[BATCH + i]) for i in range(BATCH)])
+    return itertools.cycle([np.ascontiguousarray(X[-1 - i]) for i in range(BATCH)])
 
 
 def record(benchmark, name: str, per_call_rows: int = 1) -> None:
@@ -138,7 +140,7 @@ def test_batch_xgboost_inplace_predict(benchmark, data, models):
 def test_batch_tl2cgen(benchmark, data, tl2cgen_predictor):
     import tl2cgen
 
-    dmats = itertools.cycle([tl2cgen.DMatrix(next(batches(data[0]))), tl2cgen.DMatrix(data[0][BATCH : 2 * BATCH])])
+    dmats = itertools.cycle([tl2cgen.DMatrix(data[0][:BATCH]), tl2cgen.DMatrix(data[0][-BATCH:])])
     benchmark(lambda: tl2cgen_predictor.predict(next(dmats)))
     record(benchmark, "batch tl2cgen", BATCH)
 
