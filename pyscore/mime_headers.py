@@ -93,7 +93,10 @@ def _flush(run: list[bytes], charset: str, out: list[str], defects: list[Defect]
 _ADDR_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*(?:"|\\?$)|\((?:[^()\\]|\\.)*(?:\)|\\?$)|<[^<>]*(?:>|$)|[,;:]|[^,;:"(<]+|[()<>\\"]')
 _SPACES = re.compile(r"\s+")
 _ADDR = r'[^<>\s"@,;:()\\]+@[^<>\s"@,;:()\\]+'
-_ITEM_SRC = rf'\s*(?:"((?:[^"\\]|\\.)*)"\s*<({_ADDR})>|([^"<>,;:()\\@]*)<({_ADDR})>|({_ADDR}))\s*(?:,|\Z)'
+# Exactly one way to match each item (the unquoted name takes the leading
+# blanks itself), so a list that fails at its end cannot backtrack
+# exponentially over the blanks of earlier items.
+_ITEM_SRC = rf'(?:\s*"((?:[^"\\]|\\.)*)"\s*<({_ADDR})>|([^"<>,;:()\\@]*)<({_ADDR})>|\s*({_ADDR}))\s*(?:,|\Z)'
 _ITEM = re.compile(_ITEM_SRC)
 _LIST = re.compile(rf"(?:{_ITEM_SRC})+\Z")
 _QUOTED_PAIR = re.compile(r"\\(.)")
@@ -419,9 +422,9 @@ def parse_auth(auth_results: list[str], received_spf: list[str]) -> AuthSummary:
 
 # ---------------------------------------------------------------- Enron display names
 
-_NOTES_TAIL = re.compile(r"\s*<[^<>]*>\s*$")
-_NOTES_DOMAIN = re.compile(r"@[A-Za-z0-9_-]+$")  # @ENRON, @ECT: Lotus Notes domains, no dot
-_NOTES_PATH = re.compile(r"/[A-Za-z0-9_/-]*$")  # John Ale/HOU/AZURIX
+_NOTES_TAIL = re.compile(r"<[^<>]*>\s*\Z")
+_NOTES_DOMAIN = re.compile(r"[A-Za-z0-9_-]+\Z")  # after the last @: ENRON, ECT (Lotus Notes domains, no dot)
+_NOTES_PATH = re.compile(r"[A-Za-z0-9_/-]*\Z")  # after the first /: John Ale/HOU/AZURIX
 
 
 def enron_display_name(x_from: str) -> str:
@@ -430,15 +433,20 @@ def enron_display_name(x_from: str) -> str:
     Forms: ``Davis, Pete </O=ENRON/OU=NA/CN=RECIPIENTS/CN=PDAVIS>``,
     ``"Jane Doe" <jane@x.com>@ENRON <IMCEANOTES-...>``, ``John Ale/HOU/AZURIX@ENRON``.
     """
-    s = x_from.strip()
+    s = x_from.strip()[:1000]
     for _ in range(4):
         before = s
-        s = _NOTES_TAIL.sub("", s)
-        s = _NOTES_DOMAIN.sub("", s).strip()
+        lt = s.rfind("<")
+        if lt >= 0 and _NOTES_TAIL.match(s, lt):
+            s = s[:lt].rstrip()
+        at = s.rfind("@")
+        if at >= 0 and _NOTES_DOMAIN.match(s, at + 1):
+            s = s[:at].rstrip()
         if s == before:
             break
     if "@" in s and " " not in s:
         return ""  # a bare address, not a name
-    if '"' not in s:
-        s = _NOTES_PATH.sub("", s)
+    slash = s.find("/")
+    if slash > 0 and '"' not in s and _NOTES_PATH.match(s, slash + 1):
+        s = s[:slash]
     return s.strip().strip('"').strip().rstrip(",").strip()
