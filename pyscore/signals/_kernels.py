@@ -445,7 +445,9 @@ def count_money(buf, n):
         c = buf[i]
         # only these bytes can start a marker: $ £¥(0xC2) €₹(0xE2), or u e g b at a word start
         symbol = c == 36 or c == 0xC2 or c == 0xE2
-        code_start = (c == 117 or c == 101 or c == 103 or c == 98) and \
+        nb = buf[i + 1] if i + 1 < n else 0
+        code_start = ((c == 117 and nb == 115) or (c == 101 and nb == 117) or (c == 103 and nb == 98) or
+                      (c == 98 and (nb == 114 or nb == 116))) and \
             (i == 0 or not ((48 <= buf[i - 1] <= 57) or (97 <= buf[i - 1] <= 122)))
         if not symbol and not code_start:
             i += 1
