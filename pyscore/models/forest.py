@@ -74,7 +74,8 @@ class ForestArrays:
 
     @classmethod
     def from_npz_dict(cls, data: dict[str, np.ndarray]) -> ForestArrays:
-        missing = [n for n in (*cls.ARRAY_FIELDS, "scalars", "post_transform") if n not in data and n != "cover"]
+        required = (*cls.ARRAY_FIELDS, "scalars", "post_transform", "sigmoid_alpha", "float32_sum")
+        missing = [n for n in required if n not in data and n != "cover"]
         if missing:
             raise ValueError(f"forest arrays lack {', '.join(missing)}")
         kwargs = {name: data.get(name) for name in cls.ARRAY_FIELDS}

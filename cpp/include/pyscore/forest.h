@@ -11,7 +11,10 @@
 //  - trees of depth <= kMaxCompleteDepth are stored complete (2^depth - 1
 //    nodes of 8 bytes, children of i at 2i+1 / 2i+2, missing subtrees padded
 //    with copies of the leaf), so that traversal is a fixed number of
-//    branch-free steps that interleave over a block of rows;
+//    branch-free steps that interleave over a block of rows (batch) or over
+//    four trees (one row); a step compares integers: each row is first turned
+//    into order-preserving integer keys, twice (NaN smallest / NaN largest),
+//    and each node reads the copy that sends NaN to its default child;
 //  - deeper trees keep a pointer layout of 16-byte nodes.
 // Margins accumulate in float64 (scikit-learn, LightGBM) or, when the source
 // does so (XGBoost), in float32, in tree order starting from the base score,
