@@ -75,7 +75,7 @@ def _corpus_messages() -> list:
 def setup():
     have_corpora = CORPORA.is_dir() and any(CORPORA.glob("*.tar.xz"))
     messages = _corpus_messages() if have_corpora else [random_message(random.Random(i)) for i in range(BATCH)]
-    signals = {**registered_signals(), **{sig: ty for ty, sig in PROFILE_FIELDS.values()}, **SIGNALS}
+    signals = {**registered_signals(), **{sig: "num" for _, sig in PROFILE_FIELDS.values()}, **SIGNALS}
     ruleset = RuleSet.load(PACK_DIR, signals=signals, lists=NAMED_LISTS)
     pack = list(ruleset.rules)
     for n, source in enumerate(variants(pack, N_RULES - len(pack))):  # pack variants up to 300 rules

@@ -12,7 +12,7 @@ from pyscore.rules.types import PROFILE_FIELDS, registered_signals
 def load_pack() -> RuleSet:
     # The behavioral rules read baseline signals; declare them in case the baseline
     # signal group is not registered in this build.
-    signals = {**registered_signals(), **{sig: ty for ty, sig in PROFILE_FIELDS.values()}}
+    signals = {**registered_signals(), **{sig: "num" for _, sig in PROFILE_FIELDS.values()}}
     return RuleSet.load(PACK_DIR, signals=signals)
 
 

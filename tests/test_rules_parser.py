@@ -10,9 +10,9 @@ from pyscore.rules.lexer import RuleSyntaxError, tokenize
 from pyscore.rules.types import Catalog
 
 CATALOG = Catalog.default(lists={"free": ("gmail.com",), "brands": ("paypal",)},
-                          signals={"link_count": "num", "html_present": "bool", "sender_prior_messages": "num",
-                                   "sender_solicited": "bool", "sender_days_known": "num",
-                                   "sender_any_messages_benign": "bool", "sender_any_messages_malicious": "bool"})
+                          signals={"link_count": "num", "html_present": "bool", "sender_prevalence": "num",
+                                   "sender_solicited": "num", "sender_days_known": "num",
+                                   "sender_benign": "num", "sender_malicious": "num"})
 
 
 def checked(source: str) -> ast.Node:
@@ -55,7 +55,7 @@ def test_string_escapes_keep_regex_backslashes():
     "regex.icontains(subject.subject, 'a+') and regex.contains(subject.subject, 'b')",
     "regex.imatch(subject.subject, 'a.*') or regex.match(subject.subject, 'b')",
     "any(regex.iextract(body.current_thread.text, '[0-9]+'), .full_match == \"1\")",
-    'profile.by_sender().prevalence in ("new", "outlier") and not profile.by_sender().solicited',
+    'profile.by_sender().prevalence in ("new", "rare") and not profile.by_sender().solicited',
     "profile.by_sender().days_known < 3 and profile.by_sender().any_messages_malicious"
     " and not profile.by_sender().any_messages_benign",
     "signals.html_present and signals.link_count > 3 and headers.auth_summary.spf.pass == false",

@@ -15,7 +15,8 @@ _ASCII_LOWER = str.maketrans({chr(c): chr(c + 32) for c in range(ord("A"), ord("
 
 
 def ascii_lower(s: str) -> str:
-    return s.translate(_ASCII_LOWER)
+    """Lower-case ASCII letters only (str.lower would also fold non-ASCII letters)."""
+    return s.lower() if s.isascii() else s.translate(_ASCII_LOWER)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -133,11 +134,11 @@ def _context_free(items) -> bool:
     return True
 
 
-def windowed_search(rx: re.Pattern, s: str, width: int, literals: tuple[str, ...]) -> bool:
+def windowed_search(rx: re.Pattern, s: str, width: int, literals: tuple[str, ...], folded: str | None = None) -> bool:
     """``rx.search(s)`` for a context-free regex of match length <= ``width`` every match of
     which contains one of ``literals`` (ASCII case-folded): only windows around the literals'
     occurrences are searched. A match holding the occurrence at q lies in [q + len - width, q + width)."""
-    folded = ascii_lower(s)
+    folded = ascii_lower(s) if folded is None else folded
     spans = []
     for lit in literals:
         q = folded.find(lit)

@@ -48,13 +48,17 @@ def _search_plan(patterns: tuple[str, ...], ci: bool, whole: bool) -> tuple:
     return tuple(plan)
 
 
-def _run_plan(plan: tuple, v: str) -> bool:
-    """Same answer as ``functions.regex_test``; context-free regexes search only near their literals."""
+def _run_plan(plan: tuple, v: str, folded: list | None = None) -> bool:
+    """Same answer as ``functions.regex_test``; context-free regexes search only near their literals.
+    ``folded`` is a one-item list caching the ASCII-folded text between calls."""
+    folded = [None] if folded is None else folded
     for rx, whole, width, literals in plan:
         if whole:
             hit = rx.fullmatch(v) is not None
         elif width is not None:
-            hit = fn.windowed_search(rx, v, width, literals)
+            if folded[0] is None:
+                folded[0] = fn.ascii_lower(v)
+            hit = fn.windowed_search(rx, v, width, literals, folded[0])
         else:
             hit = rx.search(v) is not None
         if hit:
@@ -187,6 +191,7 @@ class _BatchRun:
         self.derived: dict[tuple, StringColumn] = {}
         self.cache: dict[tuple, StringColumn] = {}
         self.value_cache: dict[tuple, list[str]] = {}
+        self.texts: dict[tuple, dict[int, tuple]] = {}
         for lid, lv in enumerate(c.levels[1:], 1):
             if lv.key[0] == "group":
                 offsets = batch.lists[lv.key[1]].offsets
@@ -324,11 +329,16 @@ class _BatchRun:
             out = np.zeros(len(col), bool)
             memo: dict[str, bool] = {}
             plan = _search_plan(patterns, ci, whole)
+            texts = self.texts.setdefault(skey, {})
             for r in np.flatnonzero(mask).tolist():
-                v = col[r]
+                found = texts.get(r)
+                if found is None:  # decoded and case-folded once per batch, shared by every regex
+                    v = col[r]
+                    found = texts[r] = (v, [None])
+                v, folded = found
                 hit = memo.get(v)
                 if hit is None:
-                    hit = memo[v] = _run_plan(plan, v)
+                    hit = memo[v] = _run_plan(plan, v, folded)
                 out[r] = hit
             return out
         if kind in ("streq", "strne"):
@@ -377,18 +387,38 @@ class _BatchRun:
             return self.features[key[1]]
         if kind == "strlen":
             col = self.string(key[1])
-            starts = np.concatenate([[0], np.cumsum((col.data & 0xC0) != 0x80)])
-            chars = (starts[col.offsets[1:]] - starts[col.offsets[:-1]]).astype(np.float64)
+            chars = np.diff(col.offsets).astype(np.float64)
+            if len(col.data) and col.data.max() >= 0x80:  # count code points: drop continuation bytes
+                cont = np.zeros(len(col.data) + 1, np.int64)
+                np.cumsum((col.data & 0xC0) == 0x80, out=cont[1:])
+                chars -= cont[col.offsets[1:]] - cont[col.offsets[:-1]]
             chars[chars == 0] = math.nan
             return chars
         if kind == "lev":
             _, a, b, lv = key
+            if a[0] == "const" or b[0] == "const":
+                const, other = (a, b) if a[0] == "const" else (b, a)
+                return self._lev_const(other, const[1], lv)
             pairs = list(zip(self.values(a, lv), self.values(b, lv), strict=True))
             distinct = sorted({p for p in pairs if p[0] and p[1]})
             dist = dict(zip(distinct, _core.folded_levenshtein([p[0] for p in distinct], [p[1] for p in distinct]).tolist(),
                             strict=True))
             return np.array([dist.get(p, math.nan) for p in pairs], np.float64)
         raise AssertionError(f"unknown numeric column {key!r}")
+
+    def _lev_const(self, skey: tuple, const: str, level: int) -> np.ndarray:
+        """Edit distance of every row of ``skey`` to a constant: computed once per distinct value."""
+        col = self.string_at(skey, level)
+        out = np.full(len(col), math.nan)
+        if not const or len(col) == 0:
+            return out
+        hashes = _core.hash_strings(col.offsets, col.data, False)
+        _, first, inverse = np.unique(hashes, return_index=True, return_inverse=True)
+        uniq = [col[i] for i in first.tolist()]
+        dist = _core.folded_levenshtein(uniq, [const] * len(uniq))
+        out[:] = dist[inverse]
+        out[~_nonnull(col)] = math.nan
+        return out
 
     def _codes(self) -> tuple[np.ndarray, np.ndarray, int]:
         parts, n_codes = [], 0

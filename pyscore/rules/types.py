@@ -53,27 +53,26 @@ ALIASES = {"body.plain.raw": "body.text"}
 # Constant fields: every message the engine scores is inbound.
 CONSTANTS = {"type.inbound": (BOOL, True)}
 
-# profile.by_sender() fields -> (type, baseline signal that provides it).
+# profile.by_sender() fields -> (type, baseline signal of pyscore.baseline.signals that provides it).
+# Counts read as booleans are true when non-zero (solicited: the organisation wrote to or
+# answered the sender at least once).
 PROFILE_FIELDS: dict[str, tuple[str, str]] = {
-    "prevalence": (STR, "sender_prior_messages"),
+    "prevalence": (STR, "sender_prevalence"),
     "solicited": (BOOL, "sender_solicited"),
-    "any_messages_benign": (BOOL, "sender_any_messages_benign"),
-    "any_messages_malicious": (BOOL, "sender_any_messages_malicious"),
+    "any_messages_benign": (BOOL, "sender_benign"),
+    "any_messages_malicious": (BOOL, "sender_malicious"),
     "days_known": (NUM, "sender_days_known"),
 }
 
+# sender_prevalence codes -> MQL prevalence names. The baselines have no "outlier" bucket.
+_PREVALENCE = {0: "new", 1: "rare", 2: "common"}
 
-def prevalence_of(prior_messages: float) -> str:
-    """MQL's sender prevalence bucket from the number of earlier messages from the sender."""
-    if prior_messages != prior_messages:  # NaN: no baseline
+
+def prevalence_of(code: float) -> str:
+    """MQL's sender prevalence from the baseline's category (0 new, 1 rare, 2 common); "" when unknown."""
+    if code != code:  # NaN: no baseline
         return ""
-    if prior_messages < 1:
-        return "new"
-    if prior_messages < 3:
-        return "outlier"
-    if prior_messages < 10:
-        return "rare"
-    return "common"
+    return _PREVALENCE.get(int(code), "")
 
 
 def _scalar_kind(path: str, kind: str) -> str:
