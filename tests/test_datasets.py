@@ -580,3 +580,22 @@ def test_real_corpora_subset_builds(corpora_dir, tmp_path):
     cutoffs = load_manifest(out)["split"]["cutoffs"]
     for source, rows in index.groupby(index.source.replace({"enron_injected": "enron"})):
         assert (rows[rows.split == "test"].timestamp.dropna() >= cutoffs[source]).all()
+
+
+def test_parse_failure_is_reported_not_dropped_silently(corpora, tmp_path, monkeypatch):
+    import pyscore.mime
+
+    real = pyscore.mime.parse
+
+    def flaky(raw, **kw):
+        if b"Subject: Offer 3\n" in raw:
+            raise RuntimeError("parser bug")
+        return real(raw, **kw)
+
+    monkeypatch.setattr(pyscore.mime, "parse", flaky)
+    out = tmp_path / "ds"
+    build_dataset(corpora, out, attacks=0)
+    problems = [p for p in load_manifest(out)["problems"] if p["kind"] == "parse_failure"]
+    assert [p["ref"] for p in problems] == ["spamassassin.tar.xz::spamassassin/spam-1/00003"]
+    assert "parser bug" in problems[0]["detail"]
+    assert not (load_index(out).to_pandas().ref == problems[0]["ref"]).any()

@@ -127,7 +127,11 @@ def _read_source(
                 continue
             member = ref.split(SEP)[1] if SEP in ref else ""
             label, category, folder = spec.classify(member)
-            message = parse(entry.data)
+            try:
+                message = parse(entry.data)
+            except Exception as exc:  # noqa: BLE001 - parse must never raise; if it does, say where
+                problems.append(CorpusProblem(ref, "parse_failure", f"{type(exc).__name__}: {exc}"))
+                continue
             basis = "source"
             if label == "malicious":
                 category, basis = refine_category(category, message)
