@@ -7,7 +7,9 @@ Figures: messages/s for a batch (kernels vs reference, same messages), and
 the latency of one message's signals rotating through distinct messages.
 
 Run: cd bench && OMP_NUM_THREADS=1 ../.venv-dev/bin/pytest -o python_files='bench_*.py' \
-     --benchmark-enable --benchmark-only bench_signals.py
+     --benchmark-enable --benchmark-only bench_signals.py [--benchmark-timer=time.process_time]
+(the CPU-time timer gives steadier figures on a shared, loaded machine). messages_per_s
+lands in each benchmark's extra_info (--benchmark-json to read it).
 """
 
 from __future__ import annotations
