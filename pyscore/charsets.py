@@ -41,6 +41,9 @@ _ALIASES = {
     "macintosh": "mac-roman",
 }
 
+# Labels that are single-byte Latin charsets (as Python names them).
+_SINGLE_BYTE_LABELS = frozenset({"cp1252", "ascii", "iso8859-15", "latin-1"})
+
 # Text codecs that are not charsets: decoding arbitrary bytes with them is
 # slow (punycode is quadratic) or meaningless.
 _REFUSED = {"idna", "punycode", "unicode_escape", "raw_unicode_escape", "utf_7", "mbcs", "oem"}
@@ -74,6 +77,16 @@ def decode(data: bytes, charset: str, defects: list[Defect], where: str) -> str:
     if codec is None:
         defects.append(Defect("unknown_charset", f"{where}: {charset[:60]}"))
         codec = "utf-8"
+    elif codec in _SINGLE_BYTE_LABELS and not data.isascii():
+        # Mail often labels UTF-8 as latin-1; non-ASCII text that is valid UTF-8 is UTF-8
+        # (windows-1252 text almost never is), and reading it as cp1252 gives "fÃ¼r".
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            pass
+        else:
+            defects.append(Defect("charset_mismatch", f"{where}: UTF-8 labelled {charset[:60]}"))
+            return text
     try:
         return data.decode(codec)
     except UnicodeDecodeError:

@@ -250,9 +250,24 @@ def _starts_line(text: str, pos: int) -> bool:
     return all(c in _LINE_PREFIX for c in text[_line_start(text, pos) : pos])
 
 
-def _thread_cut(text: str) -> int:
-    """Offset of the first line that starts an earlier message, or len(text)."""
+def _interleaved(text: str, after: int) -> bool:
+    """True when unquoted lines sit between ``>`` lines after ``after``: an inline reply."""
+    rest = text[after:]
+    last_quote = rest.rfind("\n>")
+    if last_quote < 0:
+        return False
+    for line in rest[:last_quote].split("\n"):
+        stripped = line.strip()
+        if stripped and not stripped.startswith(">"):
+            return True
+    return False
+
+
+def _thread_cut(text: str) -> tuple[int, list[tuple[int, int]]]:
+    """(offset of the first line that starts an earlier message or len(text),
+    spans of "On ... wrote:" lines that head an inline reply and are dropped)."""
     cut = len(text)
+    drops: list[tuple[int, int]] = []
     for mark in _MARKS:
         m = mark.search(text, 0, cut)
         while m is not None and not _starts_line(text, m.start()):
@@ -266,7 +281,12 @@ def _thread_cut(text: str) -> int:
             start = _line_start(text, pos)
             for _ in range(4):  # HTML text puts "<", the address and "> wrote:" on lines of their own
                 if _ON_LINE.match(text, start):
-                    cut = min(cut, start)
+                    end = text.find("\n", pos)
+                    end = len(text) if end < 0 else end
+                    if _interleaved(text, end):
+                        drops.append((start, end))  # answers between the quotes: keep them
+                    else:
+                        cut = min(cut, start)
                     break
                 if start == 0 or pos - start > 400:
                     break
@@ -276,13 +296,26 @@ def _thread_cut(text: str) -> int:
     if m is not None:  # Lotus Notes: "Name@ENRON\n10/15/2001 10:33 AM\nTo: ..."
         date_line = _line_start(text, m.start())
         cut = min(cut, _line_start(text, date_line - 1) if date_line else date_line)
-    return cut
+    return cut, [(a, b) for a, b in drops if a < cut]
 
 
 def current_thread(text: str) -> str:
-    """The newest message of a thread: cut at the first reply or forward header, no ``>`` lines."""
+    """The newest message of a thread: cut at the first reply or forward header, no ``>`` lines.
+
+    An inline reply (answers written between quoted lines) keeps its answers.
+    """
     head = text[:_MAX_THREAD_SCAN]
-    head = head[: _thread_cut(head)]
+    cut, drops = _thread_cut(head)
+    if drops:
+        pieces, pos = [], 0
+        for a, b in sorted(drops):
+            if a >= pos:
+                pieces.append(head[pos:a])
+                pos = b
+        pieces.append(head[pos:cut])
+        head = "".join(pieces)
+    else:
+        head = head[:cut]
     if ">" in head:
         head = _QUOTED_LINE.sub("", "\n" + head)[1:]
     return head.strip()

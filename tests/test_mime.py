@@ -287,6 +287,11 @@ class TestBody:
     def test_current_thread_markers(self, text):
         assert parse(msg("From: a@x.com", body=text)).body.current_thread_text == "New"
 
+    def test_inline_reply_keeps_the_answers_between_quotes(self):
+        text = ("On Tue, Jan 16, 2018, A wrote:\n> question one\n> more\n\nAnswer one.\n\n"
+                "> question two\n\nAnswer two.\n")
+        assert parse(msg(body=text)).body.current_thread_text == "Answer one.\n\n\nAnswer two."
+
     def test_current_thread_from_html_when_no_plain_text(self):
         m = parse(msg("Content-Type: text/html", body="<p>Only html</p>"))
         assert m.body.current_thread_text == "Only html"
@@ -447,6 +452,8 @@ class TestMalformed:
 
     @pytest.mark.parametrize(("charset", "payload", "text", "kind"), [
         ("us-ascii", "café".encode(), "café", "charset_mismatch"),
+        ("iso-8859-1", "für".encode(), "für", "charset_mismatch"),  # UTF-8 labelled latin-1
+        ("iso-8859-1", "für".encode("latin-1"), "für", None),
         ("utf-8", b"caf\xe9", "café", "charset_mismatch"),
         ("x-unknown-thing", b"plain", "plain", "unknown_charset"),
         ("base64", b"plain", "plain", "unknown_charset"),  # a codec that is not a text encoding
@@ -669,3 +676,26 @@ def test_every_corpus_message_parses(corpora_dir):
     print(f"\n{n} messages, {n / seconds:.0f} messages/s in parse, defects: {dict(counts.most_common())}")
     assert n > 0
     assert failures == []
+
+
+# Small alphabets of the characters the header and text patterns branch on:
+# a pattern that backtracks exponentially hangs on strings of a few hundred of them.
+_NASTY = st.text(alphabet='ab@<>",;:()\\ \t=?./-_\n*>', max_size=300)
+
+
+@settings(max_examples=200, deadline=None)
+@given(_NASTY)
+def test_header_decoders_on_adversarial_text(text):
+    from pyscore import mime_headers as mh
+
+    defects: list = []
+    mh.parse_mailboxes(text, defects)
+    mh.parse_params(text)
+    mh.decode_words(text, defects)
+    mh.parse_hop(0, text, defects)
+    mh.parse_date(text, defects)
+    mh.enron_display_name(text)
+    mh.parse_auth([text], [text])
+    mime_html.current_thread(text)
+    mime_html.bare_urls(text.replace("a", "http://"), 100)
+    mime_html.render("<a href=" + text, 10)
