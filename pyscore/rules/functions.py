@@ -11,12 +11,23 @@ import functools
 import re
 import unicodedata
 
+import numpy as np
+
 _ASCII_LOWER = str.maketrans({chr(c): chr(c + 32) for c in range(ord("A"), ord("Z") + 1)})
 
 
 def ascii_lower(s: str) -> str:
     """Lower-case ASCII letters only (str.lower would also fold non-ASCII letters)."""
-    return s.lower() if s.isascii() else s.translate(_ASCII_LOWER)
+    if s.isascii():
+        return s.lower()
+    if len(s) < 256:
+        return s.translate(_ASCII_LOWER)
+    try:  # long text: fold code points as an array (str.translate is slow on long strings)
+        points = np.frombuffer(s.encode("utf-32-le"), np.uint32).copy()
+    except UnicodeEncodeError:  # lone surrogates
+        return s.translate(_ASCII_LOWER)
+    points[(points >= 65) & (points <= 90)] += 32
+    return points.tobytes().decode("utf-32-le")
 
 
 @functools.lru_cache(maxsize=4096)
@@ -134,11 +145,11 @@ def _context_free(items) -> bool:
     return True
 
 
-def windowed_search(rx: re.Pattern, s: str, width: int, literals: tuple[str, ...], folded: str | None = None) -> bool:
+def windowed_search(rx: re.Pattern, s: str, width: int, literals: tuple[str, ...], folded: str) -> bool:
     """``rx.search(s)`` for a context-free regex of match length <= ``width`` every match of
-    which contains one of ``literals`` (ASCII case-folded): only windows around the literals'
-    occurrences are searched. A match holding the occurrence at q lies in [q + len - width, q + width)."""
-    folded = ascii_lower(s) if folded is None else folded
+    which contains one of ``literals`` (ASCII case-folded; ``folded`` is ``ascii_lower(s)``):
+    only windows around the literals' occurrences are searched. A match holding the
+    occurrence at q lies in [q + len - width, q + width)."""
     spans = []
     for lit in literals:
         q = folded.find(lit)

@@ -50,7 +50,7 @@ def _search_plan(patterns: tuple[str, ...], ci: bool, whole: bool) -> tuple:
 
 def _run_plan(plan: tuple, v: str, folded: list | None = None) -> bool:
     """Same answer as ``functions.regex_test``; context-free regexes search only near their literals.
-    ``folded`` is a one-item list caching the ASCII-folded text between calls."""
+    ``folded`` is a one-item list that caches ``ascii_lower(v)`` across calls."""
     folded = [None] if folded is None else folded
     for rx, whole, width, literals in plan:
         if whole:
@@ -332,9 +332,8 @@ class _BatchRun:
             texts = self.texts.setdefault(skey, {})
             for r in np.flatnonzero(mask).tolist():
                 found = texts.get(r)
-                if found is None:  # decoded and case-folded once per batch, shared by every regex
-                    v = col[r]
-                    found = texts[r] = (v, [None])
+                if found is None:  # decoded (and folded on demand) once per batch, for every regex
+                    found = texts[r] = (col[r], [None])
                 v, folded = found
                 hit = memo.get(v)
                 if hit is None:
