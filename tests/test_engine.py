@@ -148,3 +148,36 @@ def test_tampered_bundle_is_refused(bundle_path, tmp_path):
     (copy / "policy.yml").write_text("tenants: {}\n")
     with pytest.raises(BundleError, match="policy.yml: checksum mismatch"):
         Engine.load(copy)
+
+
+def test_cli_score_prints_one_json_line_per_message(bundle_path, tmp_path, capsys):
+    from pyscore.cli import main
+
+    (tmp_path / "bec.eml").write_bytes(BEC)
+    (tmp_path / "safe.eml").write_bytes(SAFE)
+    assert main(["score", "--bundle", str(bundle_path), str(tmp_path)]) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    by_id = {line["id"].rsplit("/", 1)[-1]: line for line in lines}
+    assert by_id["bec.eml"]["category"] == "bec" and by_id["bec.eml"]["action"] == "quarantine"
+    assert set(by_id["bec.eml"]) == {"id", "verdict", "category", "action", "score", "deciding_detector", "fired",
+                                     "shadow_fired"}
+
+
+def test_cli_eval_prints_metrics_and_writes_report(bundle_path, tmp_path, capsys):
+    from pyscore.cli import main
+
+    report = tmp_path / "report.html"
+    assert main(["eval", "--bundle", str(bundle_path), "--dataset", str(bundle_path.parent / "data"),
+                 "--log", str(tmp_path / "log"), "--report", str(report)]) == 0
+    out = capsys.readouterr().out
+    assert "By category" in out and "credential_phishing" in out
+    assert report.read_text().startswith("<!DOCTYPE html>")
+    assert read_log(tmp_path / "log").num_rows > 0
+
+
+def test_cli_score_missing_bundle_is_a_clear_error(tmp_path, capsys):
+    from pyscore.cli import main
+
+    (tmp_path / "m.eml").write_bytes(SAFE)
+    assert main(["score", "--bundle", str(tmp_path / "nope"), str(tmp_path / "m.eml")]) == 2
+    assert "not a bundle" in capsys.readouterr().err

@@ -15,7 +15,7 @@ from pyscore import __version__
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="pyscore", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="pyscore", description="pyscore: email threat detection and decisioning.")
     parser.add_argument("--version", action="version", version=f"pyscore {__version__}")
     subparsers = parser.add_subparsers(dest="command", required=True)
     for info in sorted(pkgutil.iter_modules(__path__), key=lambda i: i.name):
