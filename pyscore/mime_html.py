@@ -236,7 +236,7 @@ _MARKS = (
 )
 _WROTE = ("wrote:", "a écrit", "schrieb:", "escribió:", "ha scritto:", "schreef:")
 _ON_LINE = re.compile(r"[ \t>]*(?:On|Le|Am|El|Il|Op)\b")
-_NOTES_DATE = re.compile(r"\d{1,2}/\d{1,2}/\d{2,4} \d{1,2}:\d\d(?::\d\d)?(?: ?[AP]M)?[ \t]*\n(?:[ \t]*\n)?[ \t]*To:")
+_NOTES_DATE = re.compile(r"([^\n]{0,200} on )?[ \t]*\d{1,2}/\d{1,2}/\d{2,4} \d{1,2}:\d\d(?::\d\d)?(?: ?[AP]M)?[ \t]*\n")
 _LINE_PREFIX = frozenset(" \t>*")
 _QUOTED_LINE = re.compile(r"\n[ \t]*>[^\n]*")
 _MAX_THREAD_SCAN = 200_000
@@ -292,10 +292,23 @@ def _thread_cut(text: str) -> tuple[int, list[tuple[int, int]]]:
                     break
                 start = _line_start(text, start - 1)
             pos = text.find(word, pos + len(word), cut)
-    m = _NOTES_DATE.search(text, 0, cut)
-    if m is not None:  # Lotus Notes: "Name@ENRON\n10/15/2001 10:33 AM\nTo: ..."
-        date_line = _line_start(text, m.start())
-        cut = min(cut, _line_start(text, date_line - 1) if date_line else date_line)
+    # Lotus Notes: "Name@ENRON\n10/15/2001 10:33 AM\n\nTo: ...". Found from "To:" (a
+    # literal, C-speed search) rather than from the date (digits are everywhere).
+    pos = text.find("To:", 0, cut)
+    while pos >= 0:
+        if _starts_line(text, pos):
+            line = _line_start(text, pos)
+            for _ in range(2):  # the date line, maybe one blank line above "To:"
+                if line == 0:
+                    break
+                line = _line_start(text, line - 1)
+                m = _NOTES_DATE.match(text, line)
+                if m is not None:
+                    # "Name on 10/15/2001 ..." starts the header; a bare date follows the name line.
+                    start = line if m.group(1) or not line else _line_start(text, line - 1)
+                    cut = min(cut, start)
+                    break
+        pos = text.find("To:", pos + 3, cut)
     return cut, [(a, b) for a, b in drops if a < cut]
 
 

@@ -282,6 +282,8 @@ class TestBody:
         "New\n> quoted line\n",
         "New\n---------------------- Forwarded by A/HOU/ECT on 10/01/2001 ---\nold",
         "New\n\nJohn Doe@ENRON\n10/15/2001 10:33 AM\nTo: Jane/HOU/ECT@ECT\ncc:\nSubject: old\n",
+        "New\n\nJohn Doe@ENRON\n10/15/2001 10:33 AM\n\nTo: Jane/HOU/ECT@ECT\ncc:\nSubject: old\n",
+        "New\n\n\"Bob\" <bob@x.com> on 05/14/2001 04:39:12 PM\nTo: Jane/HOU/ECT@ECT\nSubject: old\n",
         "New\nOn Tue, 2 Jan 2024, Alice\n<a@x.com> wrote:\n> q",
     ])
     def test_current_thread_markers(self, text):
