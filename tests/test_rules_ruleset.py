@@ -148,3 +148,15 @@ def test_bad_tests_are_rejected(tmp_path, bad):
     write(tmp_path, "r.yml", GOOD.split("tests:")[0] + bad + "\n")
     rs = RuleSet.load(tmp_path)
     assert not rs.rules and "test" in rs.errors[0].message
+
+
+def test_corpus_labels_per_source():
+    from pyscore.cli.rules import corpus_label
+
+    assert corpus_label("c/spamassassin.tar.xz::spamassassin/easy-ham-1/0001") == "safe"
+    assert corpus_label("c/spamassassin.tar.xz::spamassassin/hard-ham-1/0001") == "safe"
+    assert corpus_label("c/spamassassin.tar.xz::spamassassin/spam-2/0001") == "spam"
+    assert corpus_label("c/phishing_pot.tar.xz::x/1.eml") == "malicious"
+    assert corpus_label("c/nazario.tar.xz::phishing1::#3") == "malicious"
+    assert corpus_label("c/enron.tar.xz::maildir/a/inbox/1") == "safe"
+    assert corpus_label("/tmp/mail/1.eml") == "unknown"

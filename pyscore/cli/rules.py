@@ -63,7 +63,7 @@ def corpus_label(source_id: str) -> str:
     if "phishing_pot" in sid or "nazario" in sid:
         return "malicious"
     if "spamassassin" in sid:
-        return "spam" if "::spam" in sid or "/spam-" in sid or "::spam-" in sid else "safe"
+        return "spam" if "/spam-" in sid or "::spam-" in sid else "safe"  # spam-1/, spam-2/ vs *-ham-*/
     if "enron" in sid or "linux_mips" in sid:
         return "safe"
     return "unknown"
