@@ -363,7 +363,7 @@ def parse_hop(index: int, value: str, defects: list[Defect]) -> Hop:
         dates = _RCV_DATE.findall(value)
         time = parse_date(_FRACTION.sub(r"\1", dates[-1]), []) if dates else None
         if time is None:
-            defects.append(Defect("bad_received_date", when.strip()[:60]))
+            defects.append(Defect("bad_received_date", (when.strip() or value.strip())[:60]))
     return Hop(
         index=index,
         from_host=from_host,
