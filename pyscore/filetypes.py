@@ -4,7 +4,8 @@
 file name says. ``inspect`` lists the member names of zip (read from the
 central directory by a small reader of our own, so that a hostile archive
 cannot make it allocate per entry or inflate without bound), tar and gzip,
-descends into archives inside archives to a depth limit, and reports
+lists ISO 9660 images (directories to the depth limit), descends into
+archives inside archives to a depth limit, and reports
 password protection of zip, rar, 7z, PDF and encrypted Office files.
 """
 
@@ -140,7 +141,7 @@ def _detect_text(head: bytes) -> str:
 
 # ---------------------------------------------------------------- archives
 
-ARCHIVE_TYPES = frozenset({"zip", "jar", "tar", "gzip", "rar", "7z"})
+ARCHIVE_TYPES = frozenset({"zip", "jar", "tar", "gzip", "rar", "7z", "iso"})
 
 
 @dataclass
@@ -174,6 +175,8 @@ def _inspect(data, file_type, prefix, depth, info, max_members, max_depth, max_m
             _inspect_rar(data, prefix, info, max_members)
         elif file_type == "7z":
             info.encrypted = info.encrypted or _sevenzip_encrypted(data)
+        elif file_type == "iso":
+            _inspect_iso(data, prefix, info, max_members, max_depth)
         elif file_type == "pdf":
             info.encrypted = info.encrypted or data.find(b"/Encrypt", 0, 64 << 20) >= 0
         elif file_type == "ole":  # an OLE file holding EncryptedPackage: a protected OOXML
@@ -370,6 +373,44 @@ def _inspect_rar5(data, prefix, info, max_members) -> None:
         elif kind == 5:  # end of archive
             return
         pos = end + data_size
+
+
+_SECTOR = 2048
+
+
+def _inspect_iso(data, prefix, info, max_members, max_depth) -> None:
+    """File names of an ISO 9660 image, from the primary volume descriptor's directory tree."""
+    pvd = 16 * _SECTOR
+    if data[pvd : pvd + 6] != b"\x01CD001":
+        raise ValueError("no primary volume descriptor at sector 16")
+    root = pvd + 156
+    lba, size = struct.unpack_from("<I", data, root + 2)[0], struct.unpack_from("<I", data, root + 10)[0]
+    pending = [(lba, size, prefix, 1)]
+    seen = set()
+    while pending:
+        lba, size, path, depth = pending.pop(0)
+        if lba in seen:
+            continue  # a directory that points back at an ancestor
+        seen.add(lba)
+        pos, end = lba * _SECTOR, min(lba * _SECTOR + size, len(data))
+        if pos >= len(data):
+            raise ValueError(f"directory at sector {lba} is past the end of the image")
+        while pos < end:
+            length = data[pos]
+            if length == 0:  # records do not cross sectors: skip to the next one
+                pos = (pos // _SECTOR + 1) * _SECTOR
+                continue
+            nlen = data[pos + 32]
+            name = data[pos + 33 : pos + 33 + nlen]
+            if name not in (b"\x00", b"\x01"):
+                text = name.decode("latin-1").split(";", 1)[0]
+                is_dir = bool(data[pos + 25] & 0x02)
+                if not _add_member(info, path + text + ("/" if is_dir else ""), max_members):
+                    return
+                if is_dir and depth < max_depth:
+                    child = struct.unpack_from("<I", data, pos + 2)[0], struct.unpack_from("<I", data, pos + 10)[0]
+                    pending.append((*child, path + text + "/", depth + 1))
+            pos += length
 
 
 def _sevenzip_encrypted(data: bytes) -> bool:

@@ -190,3 +190,34 @@ def test_encrypted_documents():
     assert filetypes.inspect(b"%PDF-1.4 plain", "pdf").encrypted is False
     ole = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 64 + "EncryptedPackage".encode("utf-16-le")
     assert filetypes.detect(ole) == "ole" and filetypes.inspect(ole, "ole").encrypted is True
+
+
+def _iso(entries: list[tuple[bytes, bool, int]]) -> bytes:
+    """A minimal ISO 9660 image: root directory at sector 20 holding ``entries`` (name, is_dir, lba)."""
+    def record(name: bytes, lba: int, size: int, is_dir: bool) -> bytes:
+        # ext. attr length, LBA (LE, BE), size (LE, BE), date, flags, unit, gap, volume (LE, BE), name length
+        body = struct.pack("<BIIII7sBBBHHB", 0, lba, 0, size, 0, b"\0" * 7, 2 if is_dir else 0, 0, 0, 1, 1, len(name))
+        rec = body + name
+        rec += b"\0" * ((len(rec) + 1) % 2)
+        return bytes([len(rec) + 1]) + rec
+
+    image = bytearray(30 * 2048)
+    pvd = 16 * 2048
+    image[pvd : pvd + 6] = b"\x01CD001"
+    image[pvd + 156 : pvd + 156 + 34] = record(b"\x00", 20, 2048, True)[:34]
+    root = record(b"\x00", 20, 2048, True) + record(b"\x01", 20, 2048, True)
+    for name, is_dir, lba in entries:
+        root += record(name, lba, 2048, is_dir)
+    image[20 * 2048 : 20 * 2048 + len(root)] = root
+    sub = record(b"\x00", 21, 2048, True) + record(b"\x01", 20, 2048, True) + record(b"PAYLOAD.EXE;1", 25, 10, False)
+    image[21 * 2048 : 21 * 2048 + len(sub)] = sub
+    return bytes(image)
+
+
+def test_iso_names():
+    data = _iso([(b"INVOICE.LNK;1", False, 24), (b"DATA", True, 21), (b"LOOP", True, 20)])
+    assert filetypes.detect(data) == "iso"
+    info = filetypes.inspect(data, "iso")
+    assert info.members == ["INVOICE.LNK", "DATA/", "LOOP/", "DATA/PAYLOAD.EXE"]
+    assert filetypes.inspect(data, "iso", max_depth=1).members == ["INVOICE.LNK", "DATA/", "LOOP/"]
+    assert filetypes.inspect(data[:20 * 2048], "iso").defects  # cut before the root directory
