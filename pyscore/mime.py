@@ -307,6 +307,17 @@ _B64_KEEP = _B64_ALPHABET + b"=\r\n\t "
 _NOT_B64 = bytes(b for b in range(256) if b not in _B64_ALPHABET)
 _BAD_QP = re.compile(rb"=(?![0-9A-Fa-f]{2}|[ \t]*\r?\n|[ \t]*\Z)")
 _UU_BEGIN = re.compile(rb"^begin [0-7]{3,4} [^\r\n]*\r?\n", re.M)
+_UU_HEAD = re.compile(r"begin [0-7]{3,4} ([^\r\n]{1,255})\r?\n")
+
+
+def _line_starts_of(text: str, word: str):
+    """Offsets where ``word`` starts a line, found with str.find."""
+    pos = text.find(word)
+    while pos >= 0:
+        if pos == 0 or text[pos - 1] == "\n":
+            yield pos
+        pos = text.find(word, pos + len(word))
+
 
 
 def _decode_base64(data: bytes, defects: list[Defect], where: str) -> bytes:
@@ -521,8 +532,33 @@ class _MessageParser:
             self.htmls.append(text)
             self.html_chars += len(text)
         else:
+            if "begin " in text:
+                text = self._uuencoded_files(text)
             self.texts.append(text)
             self.text_chars += len(text)
+
+    def _uuencoded_files(self, text: str) -> str:
+        """Text with its uuencoded files (``begin 644 name`` ... ``end``) moved to attachments."""
+        out, pos = [], 0
+        for start in _line_starts_of(text, "begin "):
+            if start < pos:
+                continue
+            head = _UU_HEAD.match(text, start)
+            if head is None:
+                continue
+            stop = text.find("\nend", head.end())
+            stop = len(text) if stop < 0 else stop
+            if self.budget.parts <= 0:
+                self.defects.append(Defect("too_many_parts", f"stopped at {self.limits.max_parts}"))
+                break
+            self.budget.parts -= 1
+            block = text[head.end() : stop].encode("latin-1", "replace")
+            self._attachment("application/x-uuencode", head.group(1).strip(), _decode_uu(block))
+            out.append(text[pos:start])
+            pos = text.find("\n", stop + 1)
+            pos = len(text) if pos < 0 else pos + 1
+        out.append(text[pos:])
+        return "".join(out)
 
     def _attachment(self, ctype: str, file_name: str, data: bytes) -> None:
         limits = self.limits

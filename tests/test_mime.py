@@ -452,6 +452,15 @@ class TestMalformed:
                       body=f"begin 644 a.txt\n{line}`\nend\n"))
         assert m.attachments[0].size == 8
 
+    def test_uuencoded_file_in_a_text_body(self):
+        import binascii
+        payload = b"MZ\x90\x00 executable bytes"
+        lines = "".join(binascii.b2a_uu(payload[i : i + 45]).decode() for i in range(0, len(payload), 45))
+        m = parse(msg("From: a@x.com", body=f"Please run the attached.\nbegin 644 setup.exe\n{lines}`\nend\nThanks\n"))
+        (a,) = m.attachments
+        assert (a.file_name, a.file_extension, a.file_type, a.size) == ("setup.exe", "exe", "exe", len(payload))
+        assert m.body.text == "Please run the attached.\nThanks\n"
+
     @pytest.mark.parametrize(("charset", "payload", "text", "kind"), [
         ("us-ascii", "café".encode(), "café", "charset_mismatch"),
         ("iso-8859-1", "für".encode(), "für", "charset_mismatch"),  # UTF-8 labelled latin-1
