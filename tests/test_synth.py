@@ -332,9 +332,11 @@ def test_attachment_and_link_techniques(labels, parsed):
             assert json.loads(r["meta"])["phone"] in text
 
 
-def test_attacks_arrive_mostly_in_working_hours(labels, parsed):
-    human = [r for r in labels if r["category"] in ("bec",)]
-    local_hours = [parsed[r["message_id"]]["Date"].datetime.hour for r in human]
+def test_attacks_arrive_mostly_in_working_hours(labels, parsed, orgs):
+    """Timed to the victim's working day, whatever clock the attacker's Date shows."""
+    office = dt.timezone(dt.timedelta(minutes=orgs[0]["utc_offset_minutes"]))
+    human = [r for r in labels if r["category"] in ("bec",) and r["technique"] != "thread_hijack"]
+    local_hours = [parsed[r["message_id"]]["Date"].datetime.astimezone(office).hour for r in human]
     inside = sum(7 <= h < 19 for h in local_hours)
     assert inside >= 0.75 * len(local_hours)
 

@@ -253,7 +253,7 @@ def _freemail_route(rng: random.Random, addr: str) -> transport.Route:
 
 def _lookalike_route(rng: random.Random, domain: str) -> transport.Route:
     """Attacker-registered domain: SPF set up, DKIM often, DMARC record often missing."""
-    system = rng.choices(["m365", "google", "hosted", "vps"], [0.35, 0.2, 0.2, 0.25])[0]
+    system = rng.choices(["m365", "google", "hosted", "vps"], [0.4, 0.3, 0.15, 0.15])[0]
     dkim = "pass" if system in ("m365", "google") or rng.random() < 0.5 else "none"
     dmarc = rng.choice(["pass", "none", "none"]) if dkim == "pass" else "none"
     return transport.Route(system=system, domain=address_domain(domain), ip=random_ip(rng), dkim=dkim,
@@ -263,7 +263,7 @@ def _lookalike_route(rng: random.Random, domain: str) -> transport.Route:
 def _compromised_site_route(rng: random.Random) -> tuple[transport.Route, str]:
     """A small business whose mailbox or web host was taken over: authentication passes."""
     _, dom, _ = _company(rng, set())
-    system = rng.choices(["hosted", "m365", "google", "vps"], [0.45, 0.25, 0.1, 0.2])[0]
+    system = rng.choices(["hosted", "m365", "google", "vps"], [0.3, 0.35, 0.2, 0.15])[0]
     route = transport.Route(system=system, domain=dom, ip=random_ip(rng),
                             dkim="pass" if rng.random() < 0.6 else "none", policy=rng.choice(["none", "quarantine"]))
     return route, dom

@@ -188,8 +188,14 @@ def _context(org: Org, technique: str, rng: random.Random, days: list[dt.date], 
     else:
         victim = rng.choice(employees)
     tz = victim.tz if technique not in ("vendor_compromised",) and not technique.startswith("vendor_") else vendor.contacts[0].tz
-    when = (machine_time(rng, day, rng.choice([-480, -300, 0, 60, 180, 330, 480])) if technique in _MACHINE_TIMED
-            else work_time(rng, day, tz, off_hours=0.1))
+    if technique in _MACHINE_TIMED:
+        when = machine_time(rng, day, rng.choice([-480, -300, 0, 60, 180, 330, 480]))
+    else:
+        # timed to the target's working hours, dated from the attacker's own clock, whose
+        # offset follows the organisation's real outside correspondents
+        ext = vendor if technique.startswith("vendor_") else rng.choice(org.vendors + org.customers + org.partners)
+        own_tz = rng.choice(ext.contacts).tz
+        when = work_time(rng, day, tz, off_hours=0.1).astimezone(dt.timezone(dt.timedelta(minutes=own_tz)))
     if technique == "thread_hijack":
         th, mails = rng.choice(hijackable)
         thread, victim, when, lang = _thread_ref(org, th, mails, rng, end)

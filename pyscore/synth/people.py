@@ -192,6 +192,7 @@ class Org:
             "customer_domains": [c.domain for c in self.customers],
             "partner_domains": [p.domain for p in self.partners],
             "dmarc_policy": self.dmarc_policy,
+            "utc_offset_minutes": self.tz,
         }
 
 
@@ -259,7 +260,8 @@ def _person(rng: random.Random, domain: str, style: str, used: set[str], **kw) -
             return Person(name=name, email=email, **kw)
 
 
-def _tz_for(lang: str, rng: random.Random) -> int:
+def tz_for(lang: str, rng: random.Random) -> int:
+    """A UTC offset (minutes) for a correspondent writing in ``lang``."""
     if lang in ("de", "fr", "es"):
         return 60
     return rng.choice([-300, -300, -360, -420, -480, 0, 60, -240])
@@ -279,7 +281,7 @@ def _external(rng: random.Random, kind: str, used_domains: set[str], used_mail: 
         service = ""
     system = rng.choices(["m365", "google", "hosted"], [0.5, 0.3, 0.2])[0]
     style = rng.choice(["first.last", "first.last", "flast", "firstl", "first"])
-    tz = _tz_for(lang, rng)
+    tz = tz_for(lang, rng)
     contacts = []
     for _ in range(rng.randint(1, 3)):
         p = _person(rng, domain, style, used_mail, company=company, lang=lang, tz=tz)
