@@ -332,13 +332,23 @@ def test_attachment_and_link_techniques(labels, parsed):
             assert json.loads(r["meta"])["phone"] in text
 
 
-def test_attacks_arrive_mostly_in_working_hours(labels, parsed, orgs):
-    """Timed to the victim's working day, whatever clock the attacker's Date shows."""
-    office = dt.timezone(dt.timedelta(minutes=orgs[0]["utc_offset_minutes"]))
-    human = [r for r in labels if r["category"] in ("bec",) and r["technique"] != "thread_hijack"]
-    local_hours = [parsed[r["message_id"]]["Date"].datetime.astimezone(office).hour for r in human]
-    inside = sum(7 <= h < 19 for h in local_hours)
-    assert inside >= 0.75 * len(local_hours)
+def test_attacks_arrive_mostly_in_working_hours():
+    """Timed to the victim's working day (whatever clock the attacker's Date shows), on workdays."""
+    from pyscore.synth.generate import _context
+    from pyscore.synth.people import make_world
+
+    org = make_world(0, 1)[0]
+    office = dt.timezone(dt.timedelta(minutes=org.tz))
+    days = [dt.date(2025, 3, 3) + dt.timedelta(days=i) for i in range(28)]
+    workdays = [d for d in days if d.weekday() < 5]
+    end = dt.datetime(2025, 4, 1, tzinfo=dt.UTC)
+    rng = random.Random(0)
+    dates = [_context(org, t, rng, days, workdays, [], end).time
+             for t in ("vip_freemail", "gift_card", "reply_to_swap") * 100]
+    assert len({d.utcoffset() for d in dates}) > 1  # attackers' clocks differ
+    times = [d.astimezone(office) for d in dates]
+    assert sum(7 <= t.hour < 19 for t in times) >= 0.8 * len(times)
+    assert sum(t.weekday() < 5 for t in times) >= 0.85 * len(times)
 
 
 def test_no_header_only_attacks_carry(labels, parsed):
