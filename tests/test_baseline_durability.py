@@ -194,7 +194,8 @@ CHILD = textwrap.dedent("""
 
 def run_child_and_kill(path: Path, start: int, compact_every: int, rng: random.Random) -> list[int]:
     """Runs the child, SIGKILLs it at a random moment, returns the acknowledged ids."""
-    env = dict(os.environ, PYTHONPATH=str(REPO))
+    # The child imports pyscore exactly as this process did (installed, or the dev tree).
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
     proc = subprocess.Popen([sys.executable, "-c", CHILD, str(path), str(start), str(compact_every)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     acks: list[int] = []

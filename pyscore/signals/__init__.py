@@ -17,16 +17,9 @@ __all__ = ["REGISTRY", "ScoringContext", "Signal", "SignalGroup", "SignalRegistr
 
 
 def _baseline_groups() -> list[SignalGroup]:
-    try:
-        from pyscore.baseline import signals as baseline_signals
-    except ImportError:
-        return []
-    for name in ("signal_groups", "groups", "signal_group", "group"):
-        fn = getattr(baseline_signals, name, None)
-        if callable(fn):
-            result = fn()
-            return [result] if isinstance(result, SignalGroup) else list(result)
-    return []
+    from pyscore.baseline import signals as baseline_signals
+
+    return [baseline_signals.baseline_signal_group()]
 
 
 def build_registry(*, include_baseline: bool = True) -> SignalRegistry:
@@ -42,7 +35,20 @@ def build_registry(*, include_baseline: bool = True) -> SignalRegistry:
     return registry
 
 
-REGISTRY: SignalRegistry = build_registry()
+_REGISTRY: SignalRegistry | None = None
+
+
+def __getattr__(name: str):
+    # REGISTRY is built on first use, not at import: pyscore.baseline.signals
+    # imports this package's registry module, and building the registry at
+    # import time would import it back half-initialised whenever the baseline
+    # package is imported first.
+    global _REGISTRY
+    if name == "REGISTRY":
+        if _REGISTRY is None:
+            _REGISTRY = build_registry()
+        return _REGISTRY
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def default_context(batch: MessageBatch, tenant: str = "", tenant_configs: dict | None = None) -> ScoringContext:
@@ -57,4 +63,4 @@ def compute_features(batch: MessageBatch, context: ScoringContext | None = None)
         context = default_context(batch)
     if len(context.tenants) != len(batch):
         raise ValueError(f"context has {len(context.tenants)} tenants for {len(batch)} messages")
-    return REGISTRY.compute(batch, context)
+    return __getattr__("REGISTRY").compute(batch, context)
