@@ -1296,9 +1296,8 @@ def header_kernel(sender_root_off, sender_root_data, sender_email_off, sender_em
                 if bytes_equal(cc_em_data, cc_em_off[k], cc_em_off[k + 1], sender_email_data, ea, eb):
                     self_sent = 1.0
         out[m, c + 17] = self_sent
-        out[m, c + 18] = f_off[m + 1] - f_off[m]
-        out[m, c + 19] = defect_off[m + 1] - defect_off[m]
-        out[m, c + 20] = 1.0 if eb <= ea else 0.0
+        out[m, c + 18] = defect_off[m + 1] - defect_off[m]
+        out[m, c + 19] = 1.0 if eb <= ea else 0.0
 
 
 # ---------------------------------------------------------------- identity

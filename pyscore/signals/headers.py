@@ -4,7 +4,9 @@ mailers, bulk and list headers, threading and recipients.
 Only the headers a receiving server normally sees are read: never
 archive-conversion headers (X-Folder, X-From ...) nor verdict headers (the
 parser strips them), and no signal reads an absolute date, only the
-difference between two of the message's own times.
+difference between two of the message's own times. The number of header
+fields is deliberately not a signal: it measures which headers a corpus kept
+(Enron's conversion kept 8, delivered mail 30), a source fingerprint.
 """
 
 from __future__ import annotations
@@ -74,7 +76,6 @@ SIGNALS: tuple[Signal, ...] = (
     _s("bcc_count", "count", "Bcc addresses seen."),
     _s("recipients_missing", "bool", "No To or Cc address (undisclosed recipients)."),
     _s("sender_in_recipients", "bool", "The sender's address is also a recipient."),
-    _s("header_count", "count", "Header fields kept after stripping verdict and archive headers."),
     _s("defect_count", "count", "Parser defects (bad encodings, malformed structure)."),
     _s("from_address_missing", "bool", "No usable From address."),
 )

@@ -524,7 +524,7 @@ def header_row(m: Message) -> list[float]:
     r = m.recipients
     row += [len(r.to), len(r.cc), len(r.bcc), float(not r.to and not r.cc)]
     row.append(float(bool(sender_email) and any(alower(x.email.email) == alower(sender_email) for x in (*r.to, *r.cc))))
-    row += [len(h.fields), len(m.defects), float(not sender_email)]
+    row += [len(m.defects), float(not sender_email)]
     return row
 
 
