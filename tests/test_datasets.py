@@ -599,3 +599,16 @@ def test_parse_failure_is_reported_not_dropped_silently(corpora, tmp_path, monke
     assert [p["ref"] for p in problems] == ["spamassassin.tar.xz::spamassassin/spam-1/00003"]
     assert "parser bug" in problems[0]["detail"]
     assert not (load_index(out).to_pandas().ref == problems[0]["ref"]).any()
+
+
+def test_split_campaign_across_sources_respects_each_cutoff():
+    # Campaign 0 starts late in source a (test there) but early in source b: it must train.
+    sources = ["a"] * 10 + ["b"] * 10
+    ts = np.array([float(i) for i in range(10)] + [100.0 + i for i in range(10)])
+    campaigns = list(range(20))
+    campaigns[9] = campaigns[10] = 9  # a's last message and b's first message
+    side, plan = split_by_time(sources, ts, campaigns, test_fraction=0.3)
+    assert side[9] == side[10] == "train"
+    for i in range(20):
+        if side[i] == "test":
+            assert ts[i] >= plan.cutoffs[sources[i]]

@@ -3,8 +3,9 @@
 Each source gets its own cutoff, the ``1 - test_fraction`` quantile of its
 message timestamps (the sources come from different years, so one global
 cutoff would put whole sources on one side). A campaign (see ``dedup``) is
-atomic: it goes to test when its earliest message is at or after the cutoff of
-the source of that earliest message, else to train. So every test message is
+atomic: it goes to test when, in every source it touches, its earliest message
+there is at or after that source's cutoff, else to train (a campaign may span
+sources: one newsletter reached Enron and SpamAssassin). So every test message is
 at or after its source's cutoff, no copy or near copy straddles the split, and
 a campaign that began before the cutoff trains the model on its later
 messages too (that is what a deployed filter would have seen).
@@ -75,16 +76,19 @@ def split_by_time(
             f"sources, timestamps and campaigns differ in length ({n}, {len(timestamps)}, {len(campaigns)})"
         )
     cutoffs = source_cutoffs(sources, timestamps, test_fraction)
-    start: dict[int, tuple[float, int]] = {}  # campaign -> (earliest time, index of that message)
+    # Earliest dated message of each campaign in each source it touches.
+    start: dict[int, dict[str, float]] = {}
     for i, root in enumerate(campaigns):
         t = timestamps[i]
-        if math.isfinite(t) and (root not in start or t < start[root][0]):
-            start[root] = (t, i)
+        if math.isfinite(t):
+            per_source = start.setdefault(root, {})
+            if t < per_source.get(sources[i], math.inf):
+                per_source[sources[i]] = t
     side: dict[int, str] = {}
     for root in set(campaigns):
         if root in start:
-            t, first = start[root]
-            side[root] = "test" if t >= cutoffs[sources[first]] else "train"
+            after = all(t >= cutoffs[src] for src, t in start[root].items())
+            side[root] = "test" if after else "train"
         else:
             side[root] = "test" if _unit_hash(seed, str(root)) < test_fraction else "train"
     plan = SplitPlan("time_per_source_by_campaign", test_fraction, seed, cutoffs)
