@@ -57,11 +57,11 @@ CONSTANTS = {"type.inbound": (BOOL, True)}
 # Counts read as booleans are true when non-zero (solicited: the organisation wrote to or
 # answered the sender at least once).
 PROFILE_FIELDS: dict[str, tuple[str, str]] = {
-    "prevalence": (STR, "sender_prevalence"),
-    "solicited": (BOOL, "sender_solicited"),
-    "any_messages_benign": (BOOL, "sender_benign"),
-    "any_messages_malicious": (BOOL, "sender_malicious"),
-    "days_known": (NUM, "sender_days_known"),
+    "prevalence": (STR, "baseline_sender_prevalence"),
+    "solicited": (BOOL, "baseline_sender_solicited"),
+    "any_messages_benign": (BOOL, "baseline_sender_benign"),
+    "any_messages_malicious": (BOOL, "baseline_sender_malicious"),
+    "days_known": (NUM, "baseline_sender_days_known"),
 }
 
 # sender_prevalence codes -> MQL prevalence names. The baselines have no "outlier" bucket.
