@@ -10,9 +10,10 @@ from pyscore.rules.lexer import RuleSyntaxError, tokenize
 from pyscore.rules.types import Catalog
 
 CATALOG = Catalog.default(lists={"free": ("gmail.com",), "brands": ("paypal",)},
-                          signals={"link_count": "num", "html_present": "bool", "sender_prevalence": "num",
-                                   "sender_solicited": "num", "sender_days_known": "num",
-                                   "sender_benign": "num", "sender_malicious": "num"})
+                          signals={"link_count": "num", "html_present": "bool",
+                                   "baseline_sender_prevalence": "num", "baseline_sender_solicited": "num",
+                                   "baseline_sender_days_known": "num", "baseline_sender_benign": "num",
+                                   "baseline_sender_malicious": "num"})
 
 
 def checked(source: str) -> ast.Node:
@@ -148,7 +149,7 @@ def test_type_errors_name_what_is_wrong(source, line, column, message):
 
 def test_profile_fields_need_the_baseline_signals():
     bare = Catalog.default(signals={})
-    with pytest.raises(RuleSyntaxError, match="not available: the baseline signal 'sender_days_known'"):
+    with pytest.raises(RuleSyntaxError, match="not available: the baseline signal 'baseline_sender_days_known'"):
         check(ast.parse("profile.by_sender().days_known > 1"), bare)
     with pytest.raises(RuleSyntaxError, match="no signal registry is available"):
         check(ast.parse("signals.link_count > 1"), bare)
