@@ -398,6 +398,13 @@ BANK_PRETEXTS = [
     "As of this month our remittance details are different {reason}.",
     "I wanted to give you a heads up that our bank information has changed.",
     "We have had to change the account we use for incoming payments {reason}.",
+    "Our controller asked me to send out updated remittance instructions.",
+    "We are in the middle of a bank migration {reason}.",
+    "Effective immediately, {company} is receiving payments at a different bank.",
+    "Please note a change to how we receive funds {reason}.",
+    "This is a courtesy notice regarding our payment details.",
+    "Our treasury team has opened a new operating account.",
+    "I'm writing on behalf of our accounting group about a change of bank.",
 ]
 BANK_ASKS = [
     "Kindly update our remittance details before the next payment:\n\n{bank_block}",
@@ -406,6 +413,14 @@ BANK_ASKS = [
     "Could you update your vendor file with these details and confirm?\n\n{bank_block}",
     "The open balance of {amount} should be remitted to:\n\n{bank_block}",
     "Please send this month's payment to the new account instead of the old one.\n\n{bank_block}",
+    "Going forward please remit to:\n\n{bank_block}",
+    "Here are the updated wire instructions for invoice {invoice}:\n\n{bank_block}",
+    "The {amount} due {deadline} should be sent here:\n\n{bank_block}",
+    "New details for ACH and wires are below.\n\n{bank_block}",
+    "Our receivables now go to the following account:\n\n{bank_block}",
+    "Please amend the beneficiary information on file to read:\n\n{bank_block}",
+    "Use the following for all open items, including {invoice}:\n\n{bank_block}",
+    "Can you set up the new account below in your payables system?\n\n{bank_block}",
 ]
 CONFIRMS = [
     "Please confirm by return email once your records are updated.",
@@ -415,6 +430,19 @@ CONFIRMS = [
     "Reply to confirm receipt of this notice.",
     "If you need a signed letter I can send one.",
     "",
+    "Kindly acknowledge this change in writing.",
+    "Our old bank details should be removed from your system.",
+    "Once updated, send me a short note so I can close this out.",
+    "Any payment sent to the previous account will bounce.",
+    "We appreciate your prompt attention to this change.",
+    "Feel free to reach me on my cell if anything is unclear.",
+    "Our auditors need your confirmation by the end of the week.",
+    "Please share this with whoever processes our invoices.",
+    "I have copied the details above so you can update the file directly.",
+    "Let me know if your team needs a new W-9 as well.",
+    "The previous account is no longer able to accept deposits.",
+    "Please make sure the next remittance uses these details.",
+    "A quick reply once this is set up would be great.",
 ]
 COMPROMISED_PRETEXTS = [
     "Our old account is frozen for an audit, so we need to redirect payments for the moment.",
@@ -434,6 +462,10 @@ REPLY_ASKS = [
     "Can you send me the contact in accounts payable for our invoices?",
     "Please reply with your latest statement so we can reconcile.",
     "We show {amount} outstanding. Can you confirm the date it will be paid?",
+    "Who should I speak to about the {amount} balance?",
+    "Can you tell me which of our invoices are still open?",
+    "Please confirm the remittance address you have on file for us.",
+    "Could you check whether invoice {invoice} was approved?",
 ]
 HIJACK_ASKS = [
     "Following up on this: please note that payment for this should now go to our new account.\n\n{bank_block}",
@@ -442,6 +474,10 @@ HIJACK_ASKS = [
     "One more thing on this thread: invoice {invoice} for {amount} is due {deadline}. New details below.\n\n{bank_block}",
     "As discussed below, can you release the {amount} {deadline}? Wire to:\n\n{bank_block}",
     "Per the note below, please update the account on file before the next payment.\n\n{bank_block}",
+    "Quick update on the below: please route the payment to our new bank.\n\n{bank_block}",
+    "Thanks for this. Note that our account details have changed, see below.\n\n{bank_block}",
+    "Re the below, we'd appreciate payment {deadline}. Please use:\n\n{bank_block}",
+    "Adding to this thread: the {amount} should be wired to the account below.\n\n{bank_block}",
 ]
 GIFT_ASKS = [
     "I need you to pick up {count} {brand} gift cards at ${value} each for {gift_reason}.",
@@ -662,6 +698,36 @@ def _paragraphs(rng: random.Random, parts: list[str], fills: _Fill) -> str:
     return "\n\n".join(out)
 
 
+# Word-level variants, each applied independently: multiplies the distinct sentences.
+PARAPHRASES = [
+    ("Please ", ["Kindly ", "Please ", "Pls "]),
+    ("please ", ["kindly ", "please "]),
+    ("confirm", ["confirm", "verify", "acknowledge"]),
+    ("account", ["account", "acct", "bank account"]),
+    ("payment", ["payment", "remittance", "transfer"]),
+    ("update", ["update", "change", "amend"]),
+    ("details", ["details", "information", "info", "particulars"]),
+    ("old ", ["old ", "previous ", "former ", "current "]),
+    ("new ", ["new ", "updated ", "revised "]),
+    ("send", ["send", "forward", "email"]),
+    ("Let me know", ["Let me know", "Tell me", "Advise", "Please advise"]),
+    ("as soon as", ["as soon as", "once", "the moment"]),
+    ("invoice", ["invoice", "bill", "inv."]),
+    ("today", ["today", "this afternoon", "asap"]),
+    ("need", ["need", "require", "would like"]),
+    ("quick", ["quick", "small", "brief"]),
+]
+
+
+def _paraphrase(text: str, rng: random.Random) -> str:
+    out = text
+    for word, options in PARAPHRASES:
+        if word in out and rng.random() < 0.5:
+            pattern = re.compile(r"\b" + re.escape(word.strip()) + r"\b")
+            out = pattern.sub(lambda _m, o=options: rng.choice(o).strip(), out)
+    return out
+
+
 def _noise(text: str, rng: random.Random) -> str:
     """Small human variation: contractions, case, spacing."""
     swaps = [
@@ -790,7 +856,7 @@ def _compose(rng: random.Random, fills: _Fill, middle: list[str], closing_sig: s
     body = _paragraphs(rng, middle, fills)
     closing = rng.choice(CLOSINGS)
     tail = f"{closing}\n{closing_sig}" if closing else closing_sig
-    text = "\n\n".join(p for p in (greeting, body, tail) if p)
+    text = "\n\n".join(p for p in (greeting, _paraphrase(body, rng), tail) if p)
     return _noise(text, rng)
 
 
