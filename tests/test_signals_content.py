@@ -113,6 +113,12 @@ def test_html_tricks():
     assert s["html_text_ratio"] == pytest.approx(8 / len(html))
 
 
+def test_white_text_is_not_a_white_background():
+    assert one(msg(html="<td style=\"background-color: #FFFFFF\">x</td>", html_text="x"))["html_white_text_count"] == 0
+    assert one(msg(html="<span style='font-weight:bold; color: #ffffff'>x</span>", html_text="x"))[
+        "html_white_text_count"] == 1
+
+
 def test_body_falls_back_to_rendered_html():
     s = one(msg(html="<p>Verify your account</p>", html_text="Verify your account"))
     assert s["phrase_credential_count"] == 1

@@ -54,3 +54,9 @@ def test_tenant_config_from_dict():
 def test_tenant_config_errors(data, error):
     with pytest.raises(ValueError, match=error):
         TenantConfig.from_dict(data)
+
+
+def test_data_files_keep_hash_signs_inside_entries():
+    from pyscore.signals.lists import html_tricks
+
+    assert ";color:#fff" in html_tricks()["white_text"]

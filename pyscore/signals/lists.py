@@ -10,6 +10,7 @@ additions come from ``TenantConfig.extra_lists``, never from these files.
 from __future__ import annotations
 
 import functools
+import re
 from pathlib import Path
 
 import numpy as np
@@ -88,6 +89,9 @@ DOMAIN_LISTS: tuple[str, ...] = ("free_mail", "shorteners", "free_hosting", "fil
 EXTRA_LIST_NAMES: tuple[str, ...] = (*DOMAIN_LISTS, "suspicious_tlds")
 
 
+_COMMENT = re.compile(r"\s#")
+
+
 class DataFileError(ValueError):
     """A data file is malformed; the message names the file and line."""
 
@@ -96,7 +100,8 @@ def _lines(name: str) -> list[tuple[int, str]]:
     path = DATA_DIR / name
     out = []
     for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        line = raw.split("#", 1)[0].strip() if not raw.lstrip().startswith("#") else ""
+        # "#" starts a comment at the line start or after whitespace; "color:#fff" is data
+        line = "" if raw.lstrip().startswith("#") else _COMMENT.split(raw, maxsplit=1)[0].strip()
         if line:
             out.append((number, line))
     return out
