@@ -293,7 +293,16 @@ def test_injected_messages_use_real_people(dataset, index):
             assert name == "Lay, Kenneth"
             assert msg.sender.email.domain.domain in injection.FREE_MAIL
         if t.startswith("vendor_lookalike_"):
-            assert msg.sender.email.domain.domain not in ("winstead.com", "pipeco.com")
+            fake = msg.sender.email.domain.domain
+            assert fake not in ("winstead.com", "pipeco.com")
+            real = {"winstead", "pipeco"}
+            label, suffix = fake.split(".", 1)
+            if t == "vendor_lookalike_other_tld":
+                assert label in real and suffix != "com"
+            elif t == "vendor_lookalike_dropped_letter":
+                assert suffix == "com" and len(label) in (7, 5)  # winstead, pipeco less one letter
+            else:
+                assert suffix == "com" and label not in real
             assert name in ("Martinez, Vidal", "Quinn, Sara")
         if t == "vendor_compromised":
             assert msg.sender.email.email in (PARTNER[0], VENDOR[0])

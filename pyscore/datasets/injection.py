@@ -584,7 +584,9 @@ def _bank_block(rng: random.Random, company: str) -> str:
 
 
 def company_of(domain: str) -> str:
-    label = domain.split(".")[0]
+    from pyscore.domains import make_domain
+
+    label = (make_domain(domain).root_domain or domain).split(".")[0]
     words = re.split(r"[-_]", label)
     name = " ".join(w.capitalize() for w in words if w)
     return name + (
@@ -906,9 +908,11 @@ def _vendor(
     sig = _signature(rng, first, last, name, company, phone=True)
     extra: dict = {}
     if technique.startswith("vendor_lookalike_"):
-        fake, _ = lookalike_domain(
+        fake, kind = lookalike_domain(
             domain, rng, avoid, kind=technique.removeprefix("vendor_lookalike_")
         )
+        # A label without the wanted change (no homoglyph in "rr") gets another kind: say which.
+        extra["technique"] = f"vendor_lookalike_{kind}"
         sender = f"{local}@{fake}"
         middle = [
             rng.choice(BANK_PRETEXTS),
@@ -1070,6 +1074,7 @@ def inject(
         else:
             meta, body = _vendor(rng, plan, graph, technique, avoid)
         ts = _attack_time(rng, plan.history, plan.owner)
+        technique = meta.pop("technique", technique)
         raw, message_id = render_enron(rng, ts=ts, owner=plan.owner, body=body, **meta)
         attacks.append(
             InjectedAttack(
