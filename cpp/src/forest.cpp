@@ -283,9 +283,16 @@ Forest::Forest(const ForestSpec& s)
     trees_.push_back(Tree{out, tree_depth, static_cast<int32_t>(begin), -1, -1});
   }
 
-  // Complete layout for shallow trees.
+  // Complete layout for shallow trees, all padded to the same depth: a few
+  // extra steps for the shallower trees cost less than breaking the runs of
+  // equal-depth trees (and mispredicting the per-depth dispatch).
+  int complete_depth = 0;
+  for (const Tree& tree : trees_) {
+    if (tree.depth >= 1 && tree.depth <= kMaxCompleteDepth) complete_depth = std::max(complete_depth, tree.depth);
+  }
   for (Tree& tree : trees_) {
     if (tree.depth < 1 || tree.depth > kMaxCompleteDepth) continue;
+    tree.depth = complete_depth;  // the layout's depth; max_depth_ keeps the real one
     const int D = tree.depth;
     tree.cnode_begin = static_cast<int64_t>(cnodes_.size());
     tree.leaf_begin = static_cast<int64_t>(cleaves_.size());
