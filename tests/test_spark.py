@@ -47,6 +47,22 @@ def _same(a, b) -> bool:
     return a == b
 
 
+def _differences(a, b, path="metrics") -> list[str]:
+    """Paths where two nested results differ: counts and ratios exactly; a mean of float
+    contributions (summed by each engine in its own order) to 1e-12 relative."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        if a.keys() != b.keys():
+            return [f"{path}: keys {sorted(a.keys() ^ b.keys())}"]
+        return [d for k in a for d in _differences(a[k], b[k], f"{path}.{k}")]
+    if isinstance(a, list) and isinstance(b, list):
+        if len(a) != len(b):
+            return [f"{path}: {len(a)} vs {len(b)} items"]
+        return [d for i, (x, y) in enumerate(zip(a, b, strict=True)) for d in _differences(x, y, f"{path}[{i}]")]
+    if path.endswith("mean_contribution") and isinstance(a, float) and isinstance(b, float):
+        return [] if math.isclose(a, b, rel_tol=1e-12) else [f"{path}: {a!r} vs {b!r}"]
+    return [] if _same(a, b) else [f"{path}: {a!r} vs {b!r}"]
+
+
 def test_spark_scores_equal_local_scores_bit_for_bit(spark, small_bundle, messages_dir):
     from pyscore.spark import read_messages, score_dataframe
 
@@ -79,7 +95,7 @@ def test_spark_metrics_equal_duckdb_metrics(spark, small_bundle, messages_dir):
     log = log.set_column(0, "message_id", pa.array(ids))
     local = evaluate(log, labels).to_dict()
     remote = evaluate_spark(log, labels, spark=spark).to_dict()
-    assert _same(local, remote)
+    assert _differences(local, remote) == []
 
 
 def test_spark_score_cli_writes_parquet(spark, small_bundle, messages_dir, tmp_path):
