@@ -194,7 +194,8 @@ def write_default_policy(path: Path) -> None:
 
 
 def make_bundle(out: str | Path, *, configs: dict[str, Any], model_files: list[tuple[str, Path]], baseline_store,
-                rules_dir: Path | None, policy_path: Path | None, metadata: dict[str, Any]) -> Bundle:
+                rules_dir: Path | None, policy_path: Path | None, metadata: dict[str, Any],
+                shadow_detectors: list[str] = ()) -> Bundle:
     from pyscore.rules import PACK_DIR
 
     rules_dir = Path(rules_dir) if rules_dir is not None else PACK_DIR
@@ -209,6 +210,8 @@ def make_bundle(out: str | Path, *, configs: dict[str, Any], model_files: list[t
         tenants = {"default": {}, **configs}
         policy_doc = dict(policy.doc)
         policy_doc["tenants"] = {**{t: {} for t in tenants}, **policy.doc["tenants"]}
+        # The policy's own word on a detector wins over the pipeline's shadow default.
+        policy_doc["detectors"] = {**{d: {"mode": "shadow"} for d in shadow_detectors}, **policy.doc["detectors"]}
         return write_bundle(out, schema_hash=REGISTRY.schema_hash(), policy_text=Policy(policy_doc).dump(),
                             tenants=configs, files=files, metadata=metadata)
 
@@ -237,8 +240,14 @@ def per_source_time_rank(rows: list[dict[str, Any]], times: np.ndarray) -> np.nd
 
 
 def train_model_dirs(split: LoadedSplit, features: np.ndarray, configs: dict[str, Any], out_dir: Path, *,
-                     algo: str, n_trees: int, progress: Progress) -> list[tuple[str, Path]]:
-    """Train, compile and save each model spec; returns (bundle subdir, compiled dir) pairs."""
+                     algo: str, n_trees: int, progress: Progress) -> tuple[list[tuple[str, Path]], list[str]]:
+    """Train, compile and save each model spec.
+
+    Returns (bundle subdir, compiled dir) pairs, and the detectors whose
+    validation did not reach the target precision: those ship in shadow mode
+    (scored and logged, never acting) rather than at a threshold that would
+    flood users with false alarms.
+    """
     from pyscore.models.modelfile import compile_model, save_compiled
     from pyscore.models.train import TrainConfig, TrainingData, train_detectors
 
@@ -249,7 +258,7 @@ def train_model_dirs(split: LoadedSplit, features: np.ndarray, configs: dict[str
     categories = np.array([r.get("category") or r["label"] for r in split.rows])
     ranks = per_source_time_rank(split.rows, split.times)
     with_context = np.array([bool(configs.get(t, {}).get("own_domains")) for t in split.tenants])
-    out = []
+    out, missed = [], []
     for spec, use_baseline in MODEL_SPECS:
         rows = np.flatnonzero(with_context) if use_baseline else np.arange(len(split.rows))
         # A signal never available in training carries nothing to learn (and trips HGB's binning).
@@ -270,11 +279,15 @@ def train_model_dirs(split: LoadedSplit, features: np.ndarray, configs: dict[str
             continue
         for det in model.detectors:
             det.name = f"model_{spec}_{det.category}"
-            progress(f"    {det.name}: threshold {det.thresholds[0]:.4f}, validation {det.metrics.get(det.category, {}).get('validation')}")
+            validation = det.metrics.get(det.category, {}).get("validation") or {}
+            if not validation.get("target_met"):
+                missed.append(det.name)
+            progress(f"    {det.name}: threshold {det.thresholds[0]:.4f}, validation {validation}"
+                     + ("" if validation.get("target_met") else " -> shadow mode"))
         target = out_dir / spec
         save_compiled(compile_model(model), target)
         out.append((spec, target))
-    return out
+    return out, missed
 
 
 def build_bundle(dataset_dir: str | Path, out: str | Path, *, algo: str = "hgb", rules_dir: Path | None = None,
@@ -290,12 +303,12 @@ def build_bundle(dataset_dir: str | Path, out: str | Path, *, algo: str = "hgb",
     features, store = point_in_time_features(split, configs)
     check_rules(rules_dir)
     with tempfile.TemporaryDirectory() as tmp:
-        model_dirs = train_model_dirs(split, features, configs, Path(tmp), algo=algo, n_trees=n_trees,
-                                      progress=progress)
+        model_dirs, shadow = train_model_dirs(split, features, configs, Path(tmp), algo=algo, n_trees=n_trees,
+                                              progress=progress)
         files = [(f"models/{spec}/{p.name}", p) for spec, d in model_dirs for p in sorted(d.iterdir())]
         progress("writing the bundle")
         return make_bundle(out, configs=configs, model_files=files, baseline_store=store, rules_dir=rules_dir,
-                           policy_path=policy_path,
+                           policy_path=policy_path, shadow_detectors=shadow,
                            metadata={"dataset": str(dataset_dir), "algo": algo, "train_messages": len(split.rows)})
 
 

@@ -181,3 +181,16 @@ def test_cli_score_missing_bundle_is_a_clear_error(tmp_path, capsys):
     (tmp_path / "m.eml").write_bytes(SAFE)
     assert main(["score", "--bundle", str(tmp_path / "nope"), str(tmp_path / "m.eml")]) == 2
     assert "not a bundle" in capsys.readouterr().err
+
+
+def test_detector_below_target_precision_ships_in_shadow_mode(bundle_path, tmp_path):
+    """make_bundle puts the detectors the pipeline names (validation missed the target) in shadow."""
+    engine = Engine.load(bundle_path)
+    model_names = [d.name for d in engine.detectors if d.kind == "model"]
+    files = [(p.relative_to(bundle_path).as_posix(), p) for p in engine.bundle.files_under("models")]
+    rebuilt = pipeline.make_bundle(
+        tmp_path / "b", configs={}, model_files=files, baseline_store=None, rules_dir=None, policy_path=None,
+        metadata={}, shadow_detectors=[model_names[0]])
+    modes = {d.name: d.mode for d in Engine.load(rebuilt.path).policy.detectors}
+    assert modes[model_names[0]] == "shadow"
+    assert all(modes[n] == "active" for n in model_names[1:])
