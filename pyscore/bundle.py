@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from pyscore import __version__
+from pyscore._fs import replace_dir
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
@@ -161,7 +162,7 @@ def write_bundle(
             "files": digests,
         }
         _write_synced(tmp / MANIFEST, json.dumps(manifest, indent=2, sort_keys=True).encode())
-        _replace_dir(tmp, out)
+        replace_dir(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -173,19 +174,3 @@ def _write_synced(path: Path, data: bytes) -> None:
         f.write(data)
         f.flush()
         os.fsync(f.fileno())
-
-
-def _replace_dir(src: Path, dest: Path) -> None:
-    """Move a finished directory into place; the old one is removed only after."""
-    old = None
-    if dest.exists():
-        old = dest.with_name(f".{dest.name}.old-{os.getpid()}")
-        os.rename(dest, old)
-    os.rename(src, dest)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
-    fd = os.open(dest.parent, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

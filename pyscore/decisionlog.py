@@ -18,6 +18,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from pyscore._fs import fsync_dir
 from pyscore.logschema import DECISION_LOG_SCHEMA, conform
 
 SEGMENT_GLOB = "part-*.parquet"
@@ -79,17 +80,9 @@ class DecisionLogWriter:
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
-        _fsync_dir(self.directory)
+        fsync_dir(self.directory)
         self._buffer.clear()
         self._buffered = 0
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def read_log(directory: str | Path) -> pa.Table:

@@ -72,3 +72,18 @@ def small_bundle(tmp_path_factory) -> Path:
     pipeline.build_bundle(root / "data", root / "bundle", rules_dir=root / "rules", policy_path=policy, n_trees=30,
                           progress=lambda m: None)
     return root / "bundle"
+
+
+@pytest.fixture(scope="session")
+def spark():
+    """One local Spark session (local[2], loopback only) shared by every Spark test."""
+    import shutil
+
+    pytest.importorskip("pyspark")
+    if shutil.which("java") is None:
+        pytest.skip("no java on PATH")
+    from pyscore.spark import local_session
+
+    session = local_session(master="local[2]", app_name="pyscore-tests")
+    yield session
+    session.stop()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import shutil
 
 import pytest
 from test_metrics import make_labels, make_log
@@ -13,18 +12,6 @@ from pyscore.metrics import evaluate, online_metrics
 from pyscore.metrics.offline import BREAKDOWNS
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def spark():
-    pytest.importorskip("pyspark")
-    if shutil.which("java") is None:
-        pytest.skip("no java on PATH")
-    from pyscore.spark import local_session
-
-    session = local_session(master="local[1]", app_name="pyscore-metrics-test")
-    yield session
-    session.stop()
 
 
 def assert_same(a, b, path="result"):

@@ -16,18 +16,6 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def spark():
-    pytest.importorskip("pyspark")
-    if shutil.which("java") is None:
-        pytest.skip("no java on PATH")
-    from pyscore.spark import local_session
-
-    session = local_session(master="local[2]", app_name="pyscore-spark-test")
-    yield session
-    session.stop()
-
-
-@pytest.fixture(scope="module")
 def messages_dir(small_bundle):
     return small_bundle.parent / "data" / "messages"
 

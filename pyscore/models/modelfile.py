@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from pyscore._fs import replace_dir
 from pyscore.models.forest import CompiledForest, ForestArrays
 
 MODEL_FORMAT = "pyscore-model/1"
@@ -220,13 +221,7 @@ def save_compiled(forests: list[CompiledForest], directory: str | os.PathLike) -
         manifest = {"format": COMPILED_FORMAT, "schema_hash": schema_hashes.pop(),
                     "feature_names": list(names.pop()), "detectors": entries}  # fmt: skip
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True, allow_nan=False))
-        old = None
-        if directory.exists():
-            old = directory.with_name(f".{directory.name}.old-{os.getpid()}")
-            os.replace(directory, old)
-        os.replace(tmp, directory)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+        replace_dir(tmp, directory)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
