@@ -386,7 +386,7 @@ def run_demo(out: str | Path, *, corpora: str | Path | None = None, weeks: int =
     out.mkdir(parents=True, exist_ok=True)
     runs = [("synth", out / "synth-dataset")]
     progress(f"simulating {orgs} organisations over {weeks} weeks (seed {seed})")
-    generate(runs[0][1], orgs=orgs, weeks=weeks, seed=seed)
+    generate(_fresh(runs[0][1]), orgs=orgs, weeks=weeks, seed=seed)  # the demo's own output: replaced on rerun
     if corpora is not None:
         from pyscore.datasets import build_dataset
 

@@ -194,3 +194,12 @@ def test_detector_below_target_precision_ships_in_shadow_mode(bundle_path, tmp_p
     modes = {d.name: d.mode for d in Engine.load(rebuilt.path).policy.detectors}
     assert modes[model_names[0]] == "shadow"
     assert all(modes[n] == "active" for n in model_names[1:])
+
+
+def test_demo_runs_twice_in_the_same_folder(tmp_path, capsys):
+    """The main job replaces its own earlier outputs instead of refusing to run again."""
+    for _ in range(2):
+        pipeline.run_demo(tmp_path / "demo", orgs=1, weeks=2, seed=1, progress=lambda m: None)
+    out = capsys.readouterr().out
+    assert out.count("metrics on the held-out (test) split") == 2
+    assert (tmp_path / "demo" / "synth-report.html").read_text().startswith("<!DOCTYPE html>")
