@@ -151,10 +151,10 @@ class Engine:
         """Feed delivered messages (and final verdicts when known) to the behavioral baselines."""
         if self.baseline is None:
             return
-        from pyscore.baseline.events import events_from_batch
+        from pyscore.baseline.events import event_rows
 
         batch = MessageBatch.from_messages(messages)
-        events = events_from_batch(batch, list(tenants), times=_arrival_times(batch, times),
+        events = event_rows(batch, list(tenants), times=_arrival_times(batch, times),
                                    tenant_configs=self.tenant_configs, verdicts=verdicts)
         with self._observe_lock:
             self.baseline.observe(events)

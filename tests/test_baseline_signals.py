@@ -171,3 +171,23 @@ def test_observe_batch_adds_messages_with_their_verdicts():
     baseline_signal_group().compute(probe, context_for(probe, store), out)
     assert out[0, OUTPUTS.index("sender_malicious")] == 3
     assert out[0, OUTPUTS.index("recipient_safe_rate_min")] == pytest.approx(7 / 10)  # dave: 7 from carol, 3 malicious from the vendor
+
+
+def test_event_rows_hash_exactly_like_the_arrow_events_table():
+    from pyscore.baseline.events import event_rows
+    from pyscore.baseline.store import event_columns
+
+    msgs = history() + [message("Mallory@Evil.test", ["dave@acme.com", "carol@acme.com", "DAVE@acme.com"], 9,
+                                name="Carol Chief", reply_to="payouts@elsewhere.test"),
+                        message("ünï@exämple.test", [], 10)]
+    batch = MessageBatch.from_messages(msgs)
+    verdicts = [None, "malicious", "spam", "benign"] * 3 + [None]
+    rows = event_rows(batch, ["acme"] * len(batch), tenant_configs=CONFIGS, verdicts=verdicts)
+    table = events_from_batch(batch, ["acme"] * len(batch), tenant_configs=CONFIGS, verdicts=verdicts)
+    assert rows.to_table().equals(table)
+    from_rows, from_table = event_columns(rows), event_columns(table)
+    assert from_rows.keys() == from_table.keys()
+    for key, values in from_table.items():
+        assert from_rows[key].dtype == values.dtype, key
+        np.testing.assert_array_equal(from_rows[key], values, err_msg=key)
+    assert from_rows["reply_pair"].size == 1 and from_rows["verdict"].tolist()[:4] == [0, 2, 3, 1]

@@ -113,6 +113,21 @@ def _list_values(batch: MessageBatch, group: str, field: str) -> tuple[np.ndarra
     return lg.offsets, col.to_list() if isinstance(col, StringColumn) else list(col)
 
 
+class EventRows(dict):
+    """Events as plain Python columns (``EVENT_SCHEMA`` names -> lists), before any Arrow.
+
+    Scoring one message at a time hashes these directly (see
+    ``pyscore.baseline.store.event_columns``); ``to_table`` gives the Arrow form.
+    """
+
+    @property
+    def num_rows(self) -> int:
+        return len(self["time"])
+
+    def to_table(self) -> pa.Table:
+        return pa.Table.from_pydict(dict(self), schema=EVENT_SCHEMA)
+
+
 def events_from_batch(
     batch: MessageBatch,
     tenants: Sequence[str],
@@ -123,6 +138,18 @@ def events_from_batch(
 ) -> pa.Table:
     """The events of a batch. ``times`` defaults to the Date header (a message without
     either raises ValueError naming it); ``tenant_configs`` gives own domains."""
+    return event_rows(batch, tenants, times=times, tenant_configs=tenant_configs, verdicts=verdicts).to_table()
+
+
+def event_rows(
+    batch: MessageBatch,
+    tenants: Sequence[str],
+    *,
+    times: np.ndarray | None = None,
+    tenant_configs: Mapping[str, Any] | None = None,
+    verdicts: Sequence[str | None] | None = None,
+) -> EventRows:
+    """``events_from_batch`` as Python columns: the same rows, without building Arrow."""
     n = len(batch)
     if len(tenants) != n:
         raise ValueError(f"events_from_batch: {len(tenants)} tenants for {n} messages")
@@ -143,12 +170,13 @@ def events_from_batch(
     hosts = batch.column("sender.email.domain.domain").to_list()
     names = batch.column("sender.display_name").to_list()
     in_reply_to = batch.column("headers.in_reply_to").to_list()
-    rcpt_lists = [_list_values(batch, g, "email.email") for g in ("recipients.to", "recipients.cc", "recipients.bcc")]
-    rcpt_roots = [_list_values(batch, g, "email.domain.root_domain")[1] for g in ("recipients.to", "recipients.cc", "recipients.bcc")]
+    groups = ("recipients.to", "recipients.cc", "recipients.bcc")
+    rcpt_lists = [_list_values(batch, g, "email.email") for g in groups]
+    rcpt_roots = [_list_values(batch, g, "email.domain.root_domain")[1] for g in groups]
     reply_offsets, reply_values = _list_values(batch, "headers.reply_to", "email.email")
     configs = tenant_configs or {}
     own_cache: dict[str, frozenset[str]] = {}
-    rows: dict[str, list] = {name: [] for name in EVENT_SCHEMA.names}
+    rows = EventRows((name, []) for name in EVENT_SCHEMA.names)
     for m in range(n):
         tenant = str(tenants[m])
         if tenant not in own_cache:
@@ -178,7 +206,7 @@ def events_from_batch(
         rows["sender_own"].append(sender_own)
         rows["in_reply_to"].append(in_reply_to[m])
         rows["verdict"].append(normalize_verdict(verdicts[m]))
-    return pa.Table.from_pydict(rows, schema=EVENT_SCHEMA)
+    return rows
 
 
 def events_from_table(table: pa.Table, *, tenant_configs: Mapping[str, Any] | None = None) -> pa.Table:

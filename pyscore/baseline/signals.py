@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from pyscore.baseline.events import events_from_batch, normalize_name
+from pyscore.baseline.events import EventRows, event_rows, normalize_name
 from pyscore.baseline.store import OUTPUTS, BaselineStore
 from pyscore.batch import MessageBatch
 from pyscore.signals.registry import ScoringContext, Signal, SignalGroup
@@ -82,7 +82,7 @@ def vip_column(events, raw: np.ndarray, tenant_configs: Mapping[str, Any]) -> np
     out = np.full(events.num_rows, np.nan, dtype=np.float32)
     cache: dict[str, dict[str, set[str]]] = {}
     for i, (tenant, sender, name_key) in enumerate(zip(
-            events["tenant"].to_pylist(), events["sender"].to_pylist(), events["name_key"].to_pylist(), strict=True)):
+            _pylist(events, "tenant"), _pylist(events, "sender"), _pylist(events, "name_key"), strict=True)):
         if tenant not in cache:
             vips: dict[str, set[str]] = {}
             for key, address in _vips(tenant_configs.get(tenant)):
@@ -96,11 +96,16 @@ def vip_column(events, raw: np.ndarray, tenant_configs: Mapping[str, Any]) -> np
     return out
 
 
-def _batch_events(batch: MessageBatch, context: ScoringContext, rows: np.ndarray):
+def _pylist(events, name: str) -> list:
+    column = events[name]
+    return column if isinstance(column, list) else column.to_pylist()
+
+
+def _batch_events(batch: MessageBatch, context: ScoringContext, rows: np.ndarray) -> EventRows:
     identity = len(rows) == len(batch) and bool((rows == np.arange(len(batch))).all())
     sub = batch if identity else _take(batch, rows)
-    return events_from_batch(sub, [context.tenants[i] for i in rows], times=np.asarray(context.times)[rows],
-                             tenant_configs=context.tenant_configs)
+    return event_rows(sub, [context.tenants[i] for i in rows], times=np.asarray(context.times)[rows],
+                      tenant_configs=context.tenant_configs)
 
 
 def _take(batch: MessageBatch, rows: np.ndarray) -> MessageBatch:
@@ -177,9 +182,9 @@ def observe_batch(batch: MessageBatch, context: ScoringContext, verdicts=None) -
         return 0
     rows = rows[np.argsort(np.asarray(context.times)[rows], kind="stable")]
     sub = batch if len(rows) == len(batch) and bool((rows == np.arange(len(batch))).all()) else _take(batch, rows)
-    events = events_from_batch(sub, [context.tenants[i] for i in rows], times=np.asarray(context.times)[rows],
-                               tenant_configs=context.tenant_configs,
-                               verdicts=None if verdicts is None else [verdicts[i] for i in rows])
+    events = event_rows(sub, [context.tenants[i] for i in rows], times=np.asarray(context.times)[rows],
+                        tenant_configs=context.tenant_configs,
+                        verdicts=None if verdicts is None else [verdicts[i] for i in rows])
     context.baseline.observe(events)
     return len(rows)
 

@@ -15,6 +15,7 @@ only messages strictly earlier than itself.
 
 from __future__ import annotations
 
+import itertools
 import os
 from pathlib import Path
 
@@ -23,7 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from pyscore import _core
-from pyscore.baseline.events import VERDICT_CODES
+from pyscore.baseline.events import VERDICT_CODES, EventRows
 
 FNV_OFFSET = 14695981039346656037
 FNV_PRIME = 1099511628211
@@ -64,7 +65,9 @@ def key_hash(*parts: str) -> int:
 
 
 def _string_buffers(values) -> tuple[np.ndarray, np.ndarray]:
-    """(int64 offsets, uint8 data) of a string array (nulls as "")."""
+    """(int64 offsets, uint8 data) of a string array or a list of str (nulls as "")."""
+    if isinstance(values, list):
+        return _pylist_buffers(values)
     arr = pa.array(values, pa.large_string()) if not isinstance(values, pa.Array | pa.ChunkedArray) else values
     if isinstance(arr, pa.ChunkedArray):
         arr = arr.combine_chunks() if arr.num_chunks else pa.array([], pa.large_string())
@@ -73,6 +76,15 @@ def _string_buffers(values) -> tuple[np.ndarray, np.ndarray]:
     offsets = np.frombuffer(offsets_buf, dtype=np.int64)[arr.offset: arr.offset + len(arr) + 1]
     data = np.frombuffer(data_buf, dtype=np.uint8) if data_buf is not None else np.zeros(0, np.uint8)
     return offsets, data
+
+
+def _pylist_buffers(values: list) -> tuple[np.ndarray, np.ndarray]:
+    # Cheaper than a round trip through Arrow for the few strings of one message.
+    encoded = [v.encode("utf-8", "surrogatepass") if v else b"" for v in values]
+    offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
+    if encoded:
+        offsets[1:] = list(itertools.accumulate(map(len, encoded)))
+    return offsets, np.frombuffer(b"".join(encoded), dtype=np.uint8)
 
 
 def hash_column(values, seeds: np.ndarray | int | None = None, *, rows: np.ndarray | None = None,
@@ -100,43 +112,85 @@ def _list_flat(column: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, pa.Array
     return offsets - offsets[0], arr.flatten()
 
 
-def event_columns(events: pa.Table) -> dict[str, np.ndarray]:
-    """The core's columns of hashes for an events table (see pyscore.baseline.events)."""
-    n = events.num_rows
-    tenant = hash_column(events["tenant"])
-    sender = hash_column(events["sender"], tenant)
-    domain = hash_column(events["sender_domain"], tenant)
-    names = events["name_key"]
-    name = np.where(np.asarray(pc.fill_null(pc.equal(names, ""), True)), np.uint64(0), hash_column(names, tenant))
-    rcpt_offsets, rcpt = _list_flat(events["recipients"])
+def event_columns(events) -> dict[str, np.ndarray]:
+    """The core's columns of hashes for events: an Arrow table or ``EventRows``
+    (see pyscore.baseline.events)."""
+    parts = _row_parts(events) if isinstance(events, EventRows) else _table_parts(events)
+    n = len(parts["time"])
+    tenant = hash_column(parts["tenant"])
+    sender = hash_column(parts["sender"], tenant)
+    domain = hash_column(parts["sender_domain"], tenant)
+    name = np.where(parts["name_empty"], np.uint64(0), hash_column(parts["name_key"], tenant))
+    rcpt_offsets, reply_offsets = parts["rcpt_offsets"], parts["reply_offsets"]
     parent = np.repeat(np.arange(n, dtype=np.int64), np.diff(rcpt_offsets))
-    addresses, rdomains = rcpt.field("address"), rcpt.field("domain")
-    rcpt_hash = hash_column(addresses, tenant[parent])
-    reply_offsets, reply = _list_flat(events["reply_to"])
+    rcpt_hash = hash_column(parts["rcpt_address"], tenant[parent])
     reply_parent = np.repeat(np.arange(n, dtype=np.int64), np.diff(reply_offsets))
-    verdict = np.zeros(n, dtype=np.uint8)
+    return {
+        "time": parts["time"],
+        "sender": sender,
+        "domain": domain,
+        "global_domain": hash_column(parts["sender_domain"]),
+        "name": name.astype(np.uint64),
+        "verdict": parts["verdict"],
+        "sender_own": parts["sender_own"],
+        "rcpt_offsets": rcpt_offsets,
+        "rcpt": rcpt_hash,
+        "rcpt_domain": hash_column(parts["rcpt_domain"], tenant[parent]),
+        "pair": hash_column(parts["rcpt_address"], sender[parent]),
+        "reverse_pair": hash_column(parts["sender"], rcpt_hash, rows=parent),
+        "reply_offsets": reply_offsets,
+        "reply_pair": hash_column(parts["reply"], sender[reply_parent]),
+    }
+
+
+def _table_parts(events: pa.Table) -> dict:
+    """What event_columns hashes, read out of an Arrow events table."""
+    rcpt_offsets, rcpt = _list_flat(events["recipients"])
+    reply_offsets, reply = _list_flat(events["reply_to"])
+    verdict = np.zeros(events.num_rows, dtype=np.uint8)
     for text, code in VERDICT_CODES.items():
         verdict[np.asarray(pc.fill_null(pc.equal(events["verdict"], text), False))] = code
     return {
         "time": np.asarray(events["time"], dtype=np.int64),
-        "sender": sender,
-        "domain": domain,
-        "global_domain": hash_column(events["sender_domain"]),
-        "name": name.astype(np.uint64),
+        "tenant": events["tenant"], "sender": events["sender"], "sender_domain": events["sender_domain"],
+        "name_key": events["name_key"],
+        "name_empty": np.asarray(pc.fill_null(pc.equal(events["name_key"], ""), True)),
+        "rcpt_offsets": rcpt_offsets, "rcpt_address": rcpt.field("address"), "rcpt_domain": rcpt.field("domain"),
+        "reply_offsets": reply_offsets, "reply": reply,
         "verdict": verdict,
         "sender_own": np.asarray(pc.fill_null(events["sender_own"], False), dtype=np.uint8),
-        "rcpt_offsets": rcpt_offsets,
-        "rcpt": rcpt_hash,
-        "rcpt_domain": hash_column(rdomains, tenant[parent]),
-        "pair": hash_column(addresses, sender[parent]),
-        "reverse_pair": hash_column(events["sender"], rcpt_hash, rows=parent),
-        "reply_offsets": reply_offsets,
-        "reply_pair": hash_column(reply, sender[reply_parent]),
     }
 
 
+def _row_parts(events: EventRows) -> dict:
+    """The same parts as ``_table_parts``, from Python columns."""
+    recipients = events["recipients"]
+    replies = events["reply_to"]
+    return {
+        "time": np.array(events["time"], dtype=np.int64),
+        "tenant": events["tenant"], "sender": events["sender"], "sender_domain": events["sender_domain"],
+        "name_key": events["name_key"],
+        "name_empty": np.array([not k for k in events["name_key"]], dtype=bool),
+        "rcpt_offsets": _list_offsets(recipients),
+        "rcpt_address": [r["address"] for rs in recipients for r in rs],
+        "rcpt_domain": [r["domain"] for rs in recipients for r in rs],
+        "reply_offsets": _list_offsets(replies),
+        "reply": [a for rs in replies for a in rs],
+        "verdict": np.array([VERDICT_CODES.get(v, 0) for v in events["verdict"]], dtype=np.uint8),
+        "sender_own": np.array([bool(v) for v in events["sender_own"]], dtype=np.uint8),
+    }
+
+
+def _list_offsets(lists: list[list]) -> np.ndarray:
+    offsets = np.zeros(len(lists) + 1, dtype=np.int64)
+    if lists:
+        offsets[1:] = list(itertools.accumulate(map(len, lists)))
+    return offsets
+
+
 def _columns(events) -> dict[str, np.ndarray]:
-    return events if isinstance(events, dict) else event_columns(events)
+    # A plain dict is already the core's columns; EventRows (also a dict) still needs hashing.
+    return events if isinstance(events, dict) and not isinstance(events, EventRows) else event_columns(events)
 
 
 class BaselineStore:
