@@ -227,12 +227,17 @@ def bare_urls(text: str, limit: int) -> list[str]:
 # Each is found by a literal-prefixed search (C speed), then checked to start
 # its line; a regex alternation anchored with ^ would be tried at every
 # character of the text instead.
+# Each mark is (pattern, a literal every match contains, whether a match lies
+# within one line). A pattern that starts with a literal is searched as is (the
+# regex engine skips to its prefix at C speed); the one-line marks start with a
+# run of dashes, which the engine would try at every character, so they are
+# searched only on the lines that hold their literal.
 _MARKS = (
-    re.compile(r"-{2,}[ \t]*[Oo]riginal [Mm]essage[ \t]*-{2,}"),
-    re.compile(r"-{3,}[ \t]*Forwarded (?:[Mm]essage|by)\b"),
-    re.compile(r"Begin forwarded message:"),
-    re.compile(r"From:\*?[ \t][^\n]{0,300}\n[ \t>]*\*?(?:Sent|Date):"),
-    re.compile(r"_{10,}[ \t]*\n[ \t>]*\*?From:"),
+    (re.compile(r"-{2,}[ \t]*[Oo]riginal [Mm]essage[ \t]*-{2,}"), "riginal ", True),
+    (re.compile(r"-{3,}[ \t]*Forwarded (?:[Mm]essage|by)\b"), "Forwarded ", True),
+    (re.compile(r"Begin forwarded message:"), "", False),
+    (re.compile(r"From:\*?[ \t][^\n]{0,300}\n[ \t>]*\*?(?:Sent|Date):"), "", False),
+    (re.compile(r"__________+[ \t]*\n[ \t>]*\*?From:"), "", False),  # ten or more "_"
 )
 _WROTE = ("wrote:", "a écrit", "schrieb:", "escribió:", "ha scritto:", "schreef:")
 _ON_LINE = re.compile(r"[ \t>]*(?:On|Le|Am|El|Il|Op)\b")
@@ -263,15 +268,35 @@ def _interleaved(text: str, after: int) -> bool:
     return False
 
 
+def _search_mark(mark: re.Pattern, literal: str, one_line: bool, text: str, pos: int, cut: int):
+    """``mark.search(text, pos, cut)``; a one-line mark is searched only on the lines holding its literal.
+
+    A match of a one-line mark lies within one line, so the first line (from
+    ``pos``) that holds a match is the line of the leftmost match, and a search
+    bounded to that line finds the same match.
+    """
+    if not one_line:
+        return mark.search(text, pos, cut)
+    at = text.find(literal, pos, cut)
+    while at >= 0:
+        line_end = text.find("\n", at, cut)
+        line_end = cut if line_end < 0 else line_end
+        m = mark.search(text, max(pos, _line_start(text, at)), line_end)
+        if m is not None:
+            return m
+        at = text.find(literal, line_end, cut)
+    return None
+
+
 def _thread_cut(text: str) -> tuple[int, list[tuple[int, int]]]:
     """(offset of the first line that starts an earlier message or len(text),
     spans of "On ... wrote:" lines that head an inline reply and are dropped)."""
     cut = len(text)
     drops: list[tuple[int, int]] = []
-    for mark in _MARKS:
-        m = mark.search(text, 0, cut)
+    for mark, literal, one_line in _MARKS:
+        m = _search_mark(mark, literal, one_line, text, 0, cut)
         while m is not None and not _starts_line(text, m.start()):
-            m = mark.search(text, m.end(), cut)
+            m = _search_mark(mark, literal, one_line, text, m.end(), cut)
         if m is not None:
             cut = _line_start(text, m.start())
     for word in _WROTE:

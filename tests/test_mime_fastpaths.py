@@ -1,0 +1,43 @@
+"""Oracle tests of the parser's fast paths: each must give exactly what the plain way gives."""
+
+from __future__ import annotations
+
+import re
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pyscore import mime_html
+
+# Texts made of the pieces the thread marks are built from, so that near misses are common.
+_MARK_PIECES = st.sampled_from([
+    "-", "--", "-----", "_", "__________", " ", "\t", "\n", ">", "*", "x", "Original", "original",
+    " Message", " message", "Forwarded", " by", " message", "byx", "From: a", "Sent:", "Date:",
+    "Begin forwarded message:", "riginal ", "Forwarded ",
+])
+_MARK_TEXT = st.lists(_MARK_PIECES, max_size=40).map("".join)
+# The marks as first written: plain regex searches over the whole text.
+_PLAIN_MARKS = [re.compile(p) for p in (
+    r"-{2,}[ \t]*[Oo]riginal [Mm]essage[ \t]*-{2,}",
+    r"-{3,}[ \t]*Forwarded (?:[Mm]essage|by)\b",
+    r"Begin forwarded message:",
+    r"From:\*?[ \t][^\n]{0,300}\n[ \t>]*\*?(?:Sent|Date):",
+    r"_{10,}[ \t]*\n[ \t>]*\*?From:",
+)]
+
+
+@settings(max_examples=400, deadline=None)
+@given(_MARK_TEXT, st.integers(0, 400), st.integers(0, 400))
+def test_thread_mark_search_matches_plain_regex_search(text, pos, cut):
+    cut = min(cut, len(text))
+    for (mark, literal, one_line), plain_mark in zip(mime_html._MARKS, _PLAIN_MARKS, strict=True):
+        fast = mime_html._search_mark(mark, literal, one_line, text, pos, cut)
+        plain = plain_mark.search(text, pos, cut)
+        assert (fast and fast.span()) == (plain and plain.span()), (mark.pattern, text, pos, cut)
+
+
+def test_thread_marks_found_on_later_lines():
+    text = "a prose line about the original message\n---- Original Message ----\nFrom: x\n"
+    mark, literal, one_line = mime_html._MARKS[0]
+    assert mime_html._search_mark(mark, literal, one_line, text, 0, len(text)).start() == text.index("----")
+    assert mime_html.current_thread(text) == "a prose line about the original message"
