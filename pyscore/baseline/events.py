@@ -18,6 +18,7 @@ DuckDB / Spark SQL) and online (the C++ store). It is extracted from a
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
@@ -110,7 +111,7 @@ def _is_own(domain: str, own: frozenset[str]) -> bool:
 def _list_values(batch: MessageBatch, group: str, field: str) -> tuple[np.ndarray, list[str]]:
     lg = batch.lists[group]
     col = lg.columns[field]
-    return lg.offsets, col.to_list() if isinstance(col, StringColumn) else list(col)
+    return lg.offsets.tolist(), col.to_list() if isinstance(col, StringColumn) else list(col)
 
 
 class EventRows(dict):
@@ -155,11 +156,11 @@ def event_rows(
         raise ValueError(f"events_from_batch: {len(tenants)} tenants for {n} messages")
     if times is None:
         times = batch.column("headers.date")
-    times = np.asarray(times, dtype=np.float64)
+    times = np.asarray(times, dtype=np.float64).tolist()
     if len(times) != n:
         raise ValueError(f"events_from_batch: {len(times)} times for {n} messages")
-    bad = np.flatnonzero(~np.isfinite(times))
-    if len(bad):
+    bad = [i for i, t in enumerate(times) if not math.isfinite(t)]
+    if bad:
         raise ValueError(f"events_from_batch: message {batch.ids[bad[0]]!r} has no time (no Date header) "
                          f"and {len(bad) - 1} more; pass times=")
     verdicts = [None] * n if verdicts is None else list(verdicts)
@@ -195,7 +196,7 @@ def event_rows(
         sender_own = _is_own(sender_domain, own)
         rows["tenant"].append(tenant)
         rows["message_id"].append(batch.ids[m])
-        rows["time"].append(int(np.floor(times[m])))
+        rows["time"].append(math.floor(times[m]))
         rows["sender"].append(sender)
         rows["sender_domain"].append(sender_domain)
         rows["display_name"].append(names[m])

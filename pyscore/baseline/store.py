@@ -115,7 +115,9 @@ def _list_flat(column: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, pa.Array
 def event_columns(events) -> dict[str, np.ndarray]:
     """The core's columns of hashes for events: an Arrow table or ``EventRows``
     (see pyscore.baseline.events)."""
-    parts = _row_parts(events) if isinstance(events, EventRows) else _table_parts(events)
+    if isinstance(events, EventRows):
+        return _row_columns(events)
+    parts = _table_parts(events)
     n = len(parts["time"])
     tenant = hash_column(parts["tenant"])
     sender = hash_column(parts["sender"], tenant)
@@ -162,22 +164,50 @@ def _table_parts(events: pa.Table) -> dict:
     }
 
 
-def _row_parts(events: EventRows) -> dict:
-    """The same parts as ``_table_parts``, from Python columns."""
-    recipients = events["recipients"]
-    replies = events["reply_to"]
+def _row_columns(events: EventRows) -> dict[str, np.ndarray]:
+    """``event_columns`` of Python columns: every string encoded once, hashed in a few core calls."""
+    n = len(events["time"])
+    rcpt = [r for rs in events["recipients"] for r in rs]
+    reply = [a for rs in events["reply_to"] for a in rs]
+    m, k = len(rcpt), len(reply)
+    offsets, data = _pylist_buffers([*events["tenant"], *events["sender"], *events["sender_domain"],
+                                     *events["name_key"], *(r["address"] for r in rcpt),
+                                     *(r["domain"] for r in rcpt), *reply])
+    # Where each part starts in the one string buffer.
+    at_sender, at_domain, at_name, at_rcpt = n, 2 * n, 3 * n, 4 * n
+    at_rdomain, at_reply = at_rcpt + m, at_rcpt + 2 * m
+
+    def hashed(first: int, count: int, seeds: np.ndarray | None = None, rows: np.ndarray | None = None):
+        rows = np.arange(first, first + count, dtype=np.int64) if rows is None else rows + first
+        out = np.empty(len(rows), dtype=np.uint64)
+        separator = seeds is not None
+        seeds = np.full(len(rows), FNV_OFFSET, dtype=np.uint64) if seeds is None else seeds
+        _core.baseline_hash(offsets, data, seeds, rows, separator, out)
+        return out
+
+    rcpt_offsets = _list_offsets(events["recipients"])
+    reply_offsets = _list_offsets(events["reply_to"])
+    parent = np.repeat(np.arange(n, dtype=np.int64), np.diff(rcpt_offsets))
+    reply_parent = np.repeat(np.arange(n, dtype=np.int64), np.diff(reply_offsets))
+    tenant = hashed(0, n)
+    sender = hashed(at_sender, n, tenant)
+    rcpt_hash = hashed(at_rcpt, m, tenant[parent])
+    name_empty = np.array([not key for key in events["name_key"]], dtype=bool)
     return {
         "time": np.array(events["time"], dtype=np.int64),
-        "tenant": events["tenant"], "sender": events["sender"], "sender_domain": events["sender_domain"],
-        "name_key": events["name_key"],
-        "name_empty": np.array([not k for k in events["name_key"]], dtype=bool),
-        "rcpt_offsets": _list_offsets(recipients),
-        "rcpt_address": [r["address"] for rs in recipients for r in rs],
-        "rcpt_domain": [r["domain"] for rs in recipients for r in rs],
-        "reply_offsets": _list_offsets(replies),
-        "reply": [a for rs in replies for a in rs],
+        "sender": sender,
+        "domain": hashed(at_domain, n, tenant),
+        "global_domain": hashed(at_domain, n),
+        "name": np.where(name_empty, np.uint64(0), hashed(at_name, n, tenant)).astype(np.uint64),
         "verdict": np.array([VERDICT_CODES.get(v, 0) for v in events["verdict"]], dtype=np.uint8),
         "sender_own": np.array([bool(v) for v in events["sender_own"]], dtype=np.uint8),
+        "rcpt_offsets": rcpt_offsets,
+        "rcpt": rcpt_hash,
+        "rcpt_domain": hashed(at_rdomain, m, tenant[parent]),
+        "pair": hashed(at_rcpt, m, sender[parent]),
+        "reverse_pair": hashed(at_sender, m, rcpt_hash, rows=parent),
+        "reply_offsets": reply_offsets,
+        "reply_pair": hashed(at_reply, k, sender[reply_parent]),
     }
 
 
