@@ -19,6 +19,9 @@ from pyscore.message import Domain, Url
 _MAX_HOST = 253  # RFC 1035; longer strings are not host names
 _LABEL = re.compile(r"^[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?$")
 _ASCII_HOST = re.compile(r"^[\x21-\x7e]*$")
+# Lower-case ASCII host names (labels may be empty), and those whose every label is _LABEL.
+_PLAIN_HOST = re.compile(r"[a-z0-9_-]+(?:\.[a-z0-9_-]*)*")
+_VALID_HOST = re.compile(r"[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?(?:\.[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?)*")
 
 
 @functools.cache
@@ -29,9 +32,14 @@ def _extractor():
     return tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
 
 
+_IPV4_CHARS = frozenset("0123456789.")
+
+
 def _is_ip(host: str) -> bool:
     if host.startswith("[") and host.endswith("]"):
         host = host[1:-1]
+    if ":" not in host and not _IPV4_CHARS.issuperset(host):
+        return False  # neither IPv6 (has ":") nor IPv4 (digits and dots): skip the raising parse
     try:
         ipaddress.ip_address(host)
     except ValueError:
@@ -67,18 +75,24 @@ def make_domain(host: str) -> Domain:
         return Domain(domain=host[: _MAX_HOST * 4])
     if _is_ip(host):
         return Domain(domain=host, root_domain=host)
+    if "xn--" not in host and _PLAIN_HOST.fullmatch(host):
+        # Plain ASCII (most hosts): its Unicode and ASCII forms are the host itself.
+        suffix, registered = _suffix_and_domain(host)
+        root = registered + "." + suffix if suffix and registered else ""
+        valid = len(host) <= _MAX_HOST and _VALID_HOST.fullmatch(host) is not None
+        return Domain(domain=host, root_domain=root, tld=suffix, valid=valid and bool(root))
     labels = host.split(".")
     uni_labels = [_to_unicode(label) for label in labels]
     ascii_labels = [_to_ascii(label) for label in uni_labels]
     uni = ".".join(uni_labels)
     ascii_host = ".".join(ascii_labels)
     valid = len(ascii_host) <= _MAX_HOST and all(_LABEL.match(label) for label in ascii_labels)
-    ext = _extractor()(ascii_host)
+    suffix, registered = _suffix_and_domain(ascii_host)
     root = tld = ""
-    if ext.suffix:
-        tld = ".".join(_to_unicode(label) for label in ext.suffix.split("."))
-        if ext.domain:
-            root = _to_unicode(ext.domain) + "." + tld
+    if suffix:
+        tld = ".".join(_to_unicode(label) for label in suffix.split("."))
+        if registered:
+            root = _to_unicode(registered) + "." + tld
     return Domain(
         domain=uni,
         root_domain=root,
@@ -86,6 +100,56 @@ def make_domain(host: str) -> Domain:
         punycode=ascii_host if ascii_host != uni else "",
         valid=valid and bool(root),
     )
+
+
+def _suffix_and_domain(ascii_host: str) -> tuple[str, str]:
+    """(public suffix, the label before it) as tldextract gives them for ``ascii_host`` ("" and "" without a suffix).
+
+    A plain lower-case host without punycode labels is looked up in our own
+    copy of tldextract's suffix trie (tldextract's URL handling is a no-op on
+    it and costs more than the lookup); any other host goes to tldextract.
+    """
+    if "xn--" in ascii_host or not _PLAIN_HOST.fullmatch(ascii_host):
+        ext = _extractor()(ascii_host)
+        return ext.suffix, ext.domain
+    labels = ascii_host.split(".")
+    index = _suffix_index(labels, _suffix_trie())
+    if index is None:
+        return "", ""
+    return ".".join(labels[index:]), labels[index - 1] if index > 0 else ""
+
+
+@functools.cache
+def _suffix_trie() -> dict:
+    """The public (not private) suffixes of tldextract's snapshot, as {label: (children, is_suffix)}
+    from the last label, the trie tldextract walks (``*`` wildcards and ``!`` exceptions kept as labels)."""
+    root: dict = {}
+    for suffix in _extractor().tlds:
+        node = root
+        labels = suffix.split(".")
+        for i, label in enumerate(reversed(labels)):
+            children, end = node.get(label, ({}, False))
+            node[label] = (children, end or i == len(labels) - 1)
+            node = children
+    return root
+
+
+def _suffix_index(labels: list[str], trie: dict) -> int | None:
+    """Index of the first public-suffix label (tldextract's algorithm), None when no suffix matches."""
+    node = trie
+    suffix_idx = label_idx = len(labels)
+    for label in reversed(labels):
+        entry = node.get(label)
+        if entry is not None:
+            label_idx -= 1
+            node, end = entry
+            if end:
+                suffix_idx = label_idx
+            continue
+        if "*" in node:  # a wildcard rule: one more label is public, unless an exception names it
+            return label_idx if "!" + label in node else label_idx - 1
+        break
+    return None if suffix_idx == len(labels) else suffix_idx
 
 
 def domain_of_address(address: str) -> Domain:

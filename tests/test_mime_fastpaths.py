@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pyscore import mime_html
+from pyscore import domains, mime_html
 
 # Texts made of the pieces the thread marks are built from, so that near misses are common.
 _MARK_PIECES = st.sampled_from([
@@ -41,3 +42,34 @@ def test_thread_marks_found_on_later_lines():
     mark, literal, one_line = mime_html._MARKS[0]
     assert mime_html._search_mark(mark, literal, one_line, text, 0, len(text)).start() == text.index("----")
     assert mime_html.current_thread(text) == "a prose line about the original message"
+
+
+# ---------------------------------------------------------------- domains: plain hosts vs the general path
+
+_HOSTS = st.lists(st.sampled_from(["a", "www", "city", "co", "uk", "com", "jp", "kawasaki", "ck", "xn--bcher-kva",
+                                   "b\u00fccher", "1", "255", "-x", "x-", "_a", "", "A", "a" * 64, "github", "io"]),
+                  min_size=1, max_size=5).map(".".join)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_HOSTS)
+def test_plain_host_path_matches_tldextract_path(host):
+    fast = domains.make_domain.__wrapped__(host)
+    original = domains._PLAIN_HOST
+    try:
+        domains._PLAIN_HOST = re.compile(r"(?!)")  # every host takes the general path through tldextract
+        general = domains.make_domain.__wrapped__(host)
+    finally:
+        domains._PLAIN_HOST = original
+    assert fast == general
+
+
+@given(st.text(alphabet="0123456789.:[]abcdef%", max_size=20))
+def test_ip_precheck_matches_ipaddress(host):
+    bare = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    try:
+        ipaddress.ip_address(bare)
+        expected = True
+    except ValueError:
+        expected = False
+    assert domains._is_ip(host) == expected
