@@ -18,9 +18,12 @@ The full path of an element column is ``<group>[].<field>``, as MDM writes it:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+import functools
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import accumulate
+from operator import attrgetter as _a
+from operator import itemgetter
 
 import numpy as np
 
@@ -65,7 +68,7 @@ class ListGroup:
     """One ragged list field: element rows of all messages, and per-message offsets."""
 
     offsets: np.ndarray  # int64, n_messages + 1
-    columns: dict[str, Column]
+    columns: Mapping[str, Column]
 
     def lengths(self) -> np.ndarray:
         return np.diff(self.offsets)
@@ -91,93 +94,89 @@ def _epoch(value) -> float:
     return float("nan") if value is None else value.timestamp()
 
 
-_MAILBOX_FIELDS: list[_Spec] = [
-    ("email.email", "str", lambda b: b.email.email),
-    ("email.local_part", "str", lambda b: b.email.local_part),
-    ("email.domain.domain", "str", lambda b: b.email.domain.domain),
-    ("email.domain.root_domain", "str", lambda b: b.email.domain.root_domain),
-    ("email.domain.tld", "str", lambda b: b.email.domain.tld),
-    ("display_name", "str", lambda b: b.display_name),
-]
+_MAILBOX_PATHS = ("email.email", "email.local_part", "email.domain.domain", "email.domain.root_domain",
+                  "email.domain.tld", "display_name")
+# attrgetter: the getters run once per value when a batch is built, a C getter is 3x cheaper than a lambda
+_MAILBOX_FIELDS: list[_Spec] = [(p, "str", _a(p)) for p in _MAILBOX_PATHS]
 
 SCALAR_SPECS: list[_Spec] = [
-    *[(f"sender.{p}", k, _compose(lambda m: m.sender, g)) for p, k, g in _MAILBOX_FIELDS],
-    *[(f"headers.from.{p}", k, _compose(lambda m: m.headers.from_, g)) for p, k, g in _MAILBOX_FIELDS],
-    ("headers.return_path.email", "str", lambda m: m.headers.return_path.email),
-    ("headers.return_path.domain.domain", "str", lambda m: m.headers.return_path.domain.domain),
-    ("headers.return_path.domain.root_domain", "str", lambda m: m.headers.return_path.domain.root_domain),
-    ("headers.sender.email.email", "str", lambda m: m.headers.sender.email.email),
-    ("headers.message_id", "str", lambda m: m.headers.message_id),
-    ("headers.in_reply_to", "str", lambda m: m.headers.in_reply_to),
+    *[(f"sender.{p}", "str", _a(f"sender.{p}")) for p in _MAILBOX_PATHS],
+    *[(f"headers.from.{p}", "str", _a(f"headers.from_.{p}")) for p in _MAILBOX_PATHS],
+    ("headers.return_path.email", "str", _a("headers.return_path.email")),
+    ("headers.return_path.domain.domain", "str", _a("headers.return_path.domain.domain")),
+    ("headers.return_path.domain.root_domain", "str", _a("headers.return_path.domain.root_domain")),
+    ("headers.sender.email.email", "str", _a("headers.sender.email.email")),
+    ("headers.message_id", "str", _a("headers.message_id")),
+    ("headers.in_reply_to", "str", _a("headers.in_reply_to")),
     ("headers.date", "num", lambda m: _epoch(m.headers.date)),
-    ("headers.date_raw", "str", lambda m: m.headers.date_raw),
-    ("headers.mailer", "str", lambda m: m.headers.mailer),
-    ("headers.list.id", "str", lambda m: m.headers.list.id),
-    ("headers.list.unsubscribe", "str", lambda m: m.headers.list.unsubscribe),
-    ("headers.list.post", "str", lambda m: m.headers.list.post),
-    ("headers.list.precedence", "str", lambda m: m.headers.list.precedence),
+    ("headers.date_raw", "str", _a("headers.date_raw")),
+    ("headers.mailer", "str", _a("headers.mailer")),
+    ("headers.list.id", "str", _a("headers.list.id")),
+    ("headers.list.unsubscribe", "str", _a("headers.list.unsubscribe")),
+    ("headers.list.post", "str", _a("headers.list.post")),
+    ("headers.list.precedence", "str", _a("headers.list.precedence")),
     *[
         item
         for check in ("spf", "dkim", "dmarc")
         for item in (
             (f"headers.auth_summary.{check}.result", "str", _compose(_auth(check), lambda a: a.result or "")),
-            (f"headers.auth_summary.{check}.domain", "str", _compose(_auth(check), lambda a: a.domain)),
+            (f"headers.auth_summary.{check}.domain", "str", _a(f"headers.auth_summary.{check}.domain")),
             (f"headers.auth_summary.{check}.pass", "num", _compose(_auth(check), lambda a: _flag(a.passed))),
         )
     ],
-    ("subject.subject", "str", lambda m: m.subject.subject),
-    ("body.text", "str", lambda m: m.body.text),
-    ("body.html.raw", "str", lambda m: m.body.html_raw),
-    ("body.html.display_text", "str", lambda m: m.body.html_text),
-    ("body.current_thread.text", "str", lambda m: m.body.current_thread_text),
+    ("subject.subject", "str", _a("subject.subject")),
+    ("body.text", "str", _a("body.text")),
+    ("body.html.raw", "str", _a("body.html_raw")),
+    ("body.html.display_text", "str", _a("body.html_text")),
+    ("body.current_thread.text", "str", _a("body.current_thread_text")),
     ("size", "num", lambda m: float(m.size)),
 ]
 
 # List groups: (group path, element getter from a message, element specs).
 LIST_SPECS: list[tuple[str, Callable, list[_Spec]]] = [
-    ("recipients.to", lambda m: m.recipients.to, _MAILBOX_FIELDS),
-    ("recipients.cc", lambda m: m.recipients.cc, _MAILBOX_FIELDS),
-    ("recipients.bcc", lambda m: m.recipients.bcc, _MAILBOX_FIELDS),
-    ("headers.reply_to", lambda m: m.headers.reply_to, _MAILBOX_FIELDS),
-    ("headers.references", lambda m: m.headers.references, [("value", "str", lambda r: r)]),
-    ("headers.hops", lambda m: m.headers.hops, [
-        ("from.host", "str", lambda h: h.from_host),
-        ("from.ip", "str", lambda h: h.from_ip),
-        ("by.host", "str", lambda h: h.by_host),
-        ("protocol", "str", lambda h: h.protocol),
+    ("recipients.to", _a("recipients.to"), _MAILBOX_FIELDS),
+    ("recipients.cc", _a("recipients.cc"), _MAILBOX_FIELDS),
+    ("recipients.bcc", _a("recipients.bcc"), _MAILBOX_FIELDS),
+    ("headers.reply_to", _a("headers.reply_to"), _MAILBOX_FIELDS),
+    ("headers.references", _a("headers.references"), [("value", "str", lambda r: r)]),
+    ("headers.hops", _a("headers.hops"), [
+        ("from.host", "str", _a("from_host")),
+        ("from.ip", "str", _a("from_ip")),
+        ("by.host", "str", _a("by_host")),
+        ("protocol", "str", _a("protocol")),
         ("time", "num", lambda h: _epoch(h.time)),
     ]),
-    ("headers.fields", lambda m: m.headers.fields, [
+    ("headers.fields", _a("headers.fields"), [
         ("name", "str", lambda f: f[0].lower()),
-        ("value", "str", lambda f: f[1]),
+        ("value", "str", itemgetter(1)),
     ]),
-    ("body.links", lambda m: m.links, [
-        ("href_url.url", "str", lambda x: x.href_url.url),
-        ("href_url.original", "str", lambda x: x.href_url.original),
-        ("href_url.scheme", "str", lambda x: x.href_url.scheme),
-        ("href_url.domain.domain", "str", lambda x: x.href_url.domain.domain),
-        ("href_url.domain.root_domain", "str", lambda x: x.href_url.domain.root_domain),
-        ("href_url.domain.tld", "str", lambda x: x.href_url.domain.tld),
-        ("href_url.domain.punycode", "str", lambda x: x.href_url.domain.punycode),
-        ("href_url.path", "str", lambda x: x.href_url.path),
-        ("href_url.query", "str", lambda x: x.href_url.query),
-        ("display_text", "str", lambda x: x.display_text),
-        ("source", "str", lambda x: x.source),
+    ("body.links", _a("links"), [
+        ("href_url.url", "str", _a("href_url.url")),
+        ("href_url.original", "str", _a("href_url.original")),
+        ("href_url.scheme", "str", _a("href_url.scheme")),
+        ("href_url.domain.domain", "str", _a("href_url.domain.domain")),
+        ("href_url.domain.root_domain", "str", _a("href_url.domain.root_domain")),
+        ("href_url.domain.tld", "str", _a("href_url.domain.tld")),
+        ("href_url.domain.punycode", "str", _a("href_url.domain.punycode")),
+        ("href_url.path", "str", _a("href_url.path")),
+        ("href_url.query", "str", _a("href_url.query")),
+        ("display_text", "str", _a("display_text")),
+        ("source", "str", _a("source")),
     ]),
-    ("attachments", lambda m: m.attachments, [
-        ("file_name", "str", lambda a: a.file_name),
-        ("file_extension", "str", lambda a: a.file_extension),
-        ("content_type", "str", lambda a: a.content_type),
-        ("file_type", "str", lambda a: a.file_type),
+    ("attachments", _a("attachments"), [
+        ("file_name", "str", _a("file_name")),
+        ("file_extension", "str", _a("file_extension")),
+        ("content_type", "str", _a("content_type")),
+        ("file_type", "str", _a("file_type")),
         ("size", "num", lambda a: float(a.size)),
-        ("sha256", "str", lambda a: a.sha256),
+        ("sha256", "str", _a("sha256")),
         ("encrypted", "num", lambda a: float(a.encrypted)),
         ("archive_member_count", "num", lambda a: float(len(a.archive_members))),
     ]),
     # All archive member names of all attachments of a message, flattened.
     ("attachments.archive_members", lambda m: [n for a in m.attachments for n in a.archive_members],
      [("value", "str", lambda n: n)]),
-    ("defects", lambda m: m.defects, [("kind", "str", lambda d: d.kind)]),
+    ("defects", _a("defects"), [("kind", "str", _a("kind"))]),
 ]
 
 
@@ -188,10 +187,254 @@ def _build_column(kind: str, values: list) -> Column:
 
 
 @dataclass(frozen=True)
+class Layout:
+    """Where each column of a PackedBatch lives: name -> index. String and number
+    columns are named by full path (``body.links[].href_url.url`` for elements)."""
+
+    strings: dict[str, int]
+    numbers: dict[str, int]
+    groups: dict[str, int]
+    scalars: tuple[str, ...]  # scalar column names, in the batch's column order
+    group_fields: dict[str, tuple[str, ...]]  # group -> its element field paths, in order
+
+
+def _spec_layout() -> Layout:
+    strings = [p for p, k, _ in SCALAR_SPECS if k == "str"]
+    numbers = [p for p, k, _ in SCALAR_SPECS if k == "num"]
+    for group, _, specs in LIST_SPECS:
+        strings += [f"{group}[].{p}" for p, k, _ in specs if k == "str"]
+        numbers += [f"{group}[].{p}" for p, k, _ in specs if k == "num"]
+    return Layout({p: i for i, p in enumerate(strings)}, {p: i for i, p in enumerate(numbers)},
+                  {g: i for i, (g, _, _) in enumerate(LIST_SPECS)}, tuple(p for p, _, _ in SCALAR_SPECS),
+                  {g: tuple(p for p, _, _ in specs) for g, _, specs in LIST_SPECS})
+
+
+SPEC_LAYOUT = _spec_layout()  # the layout of every batch that from_messages builds
+
+
+@dataclass(frozen=True)
+class PackedBatch:
+    """All columns of a batch in a few flat arrays, so a kernel takes the whole batch
+    in a handful of arguments and building a batch encodes every string in one pass.
+
+    String column k holds strings ``string_start[k]:string_start[k + 1]``; string s
+    is ``text[offsets[s]:offsets[s + 1]]``. Number column k is
+    ``numbers[number_start[k]:number_start[k + 1]]``. Row g of ``group_offsets``
+    is the per-message offsets of list group g.
+    """
+
+    layout: Layout
+    text: np.ndarray  # uint8
+    offsets: np.ndarray  # int64 [n_strings + 1]
+    string_start: np.ndarray  # int64 [n_string_columns + 1]
+    numbers: np.ndarray  # float64
+    number_start: np.ndarray  # int64 [n_number_columns + 1]
+    group_offsets: np.ndarray  # int64 [n_groups, n_messages + 1]
+
+    def string_column(self, k: int) -> StringColumn:
+        a, b = int(self.string_start[k]), int(self.string_start[k + 1])
+        offsets = self.offsets[a : b + 1]
+        base = offsets[0]
+        return StringColumn(offsets - base, self.text[base : offsets[-1]])
+
+    def number_column(self, k: int) -> np.ndarray:
+        return self.numbers[self.number_start[k] : self.number_start[k + 1]]
+
+
+class _Columns(Mapping):
+    """Columns of a packed batch by name; each becomes a StringColumn or array on first access."""
+
+    __slots__ = ("_packed", "_index", "_made")
+
+    def __init__(self, packed: PackedBatch, index: dict[str, tuple[bool, int]]) -> None:
+        self._packed = packed
+        self._index = index  # name -> (is_string, column index)
+        self._made: dict[str, Column] = {}
+
+    def __getitem__(self, name: str) -> Column:
+        col = self._made.get(name)
+        if col is None:
+            is_string, k = self._index[name]
+            col = self._packed.string_column(k) if is_string else self._packed.number_column(k)
+            self._made[name] = col
+        return col
+
+    def __iter__(self):
+        return iter(self._index)
+
+    def __len__(self) -> int:
+        return len(self._index)
+
+
+class _Lists(Mapping):
+    """List groups of a packed batch by name, each made on first access."""
+
+    __slots__ = ("_packed", "_index", "_made")
+
+    def __init__(self, packed: PackedBatch, index: dict[str, dict[str, tuple[bool, int]]]) -> None:
+        self._packed = packed
+        self._index = index  # group -> its element columns' index
+        self._made: dict[str, ListGroup] = {}
+
+    def __getitem__(self, group: str) -> ListGroup:
+        lg = self._made.get(group)
+        if lg is None:
+            offsets = self._packed.group_offsets[self._packed.layout.groups[group]]
+            lg = self._made[group] = ListGroup(offsets, _Columns(self._packed, self._index[group]))
+        return lg
+
+    def __iter__(self):
+        return iter(self._index)
+
+    def __len__(self) -> int:
+        return len(self._index)
+
+
+def _column_indexes(layout: Layout) -> tuple[dict, dict]:
+    def where(name: str) -> tuple[bool, int]:
+        return (True, layout.strings[name]) if name in layout.strings else (False, layout.numbers[name])
+
+    scalars = {p: where(p) for p in layout.scalars}
+    groups = {g: {p: where(f"{g}[].{p}") for p in fields} for g, fields in layout.group_fields.items()}
+    return scalars, groups
+
+
+_SPEC_INDEXES = _column_indexes(SPEC_LAYOUT)
+# Fast extraction for pack_messages: the same values as the specs' getters (a test holds
+# them equal), read with multi-path attrgetters, one C call per record instead of one
+# Python call per value.
+_SCALAR_STR_ATTRS = [
+    *[f"sender.{p}" for p in _MAILBOX_PATHS], *[f"headers.from_.{p}" for p in _MAILBOX_PATHS],
+    "headers.return_path.email", "headers.return_path.domain.domain", "headers.return_path.domain.root_domain",
+    "headers.sender.email.email", "headers.message_id", "headers.in_reply_to", "headers.date_raw",
+    "headers.mailer", "headers.list.id", "headers.list.unsubscribe", "headers.list.post", "headers.list.precedence",
+    *[f"headers.auth_summary.{c}.{f}" for c in ("spf", "dkim", "dmarc") for f in ("result", "domain")],
+    "subject.subject", "body.text", "body.html_raw", "body.html_text", "body.current_thread_text",
+]
+_NONE_AS_EMPTY = [_SCALAR_STR_ATTRS.index(f"headers.auth_summary.{c}.result") for c in ("spf", "dkim", "dmarc")]
+_SCALAR_NUM_GETTERS = [g for _, k, g in SCALAR_SPECS if k == "num"]
+
+
+def _attr_columns(*paths: str) -> Callable[[list], list]:
+    """flat records -> one sequence per path (the records' values, in order)."""
+    get = _a(*paths)
+    singles = [_a(p) for p in paths]
+    if len(paths) == 1:
+        return lambda flat: [list(map(get, flat))]
+
+    def columns(flat: list) -> list:
+        if len(flat) > 64:  # zip(*rows) slows down with many rows: one pass per path
+            return [list(map(g, flat)) for g in singles]
+        return list(zip(*map(get, flat), strict=True)) if flat else [()] * len(paths)
+
+    return columns
+
+
+_FIELD_NAME, _FIELD_VALUE = itemgetter(0), itemgetter(1)
+_LIST_STR_COLUMNS: dict[str, Callable[[list], list]] = {
+    **{g: _attr_columns(*_MAILBOX_PATHS) for g in ("recipients.to", "recipients.cc", "recipients.bcc",
+                                                   "headers.reply_to")},
+    "headers.references": lambda flat: [flat],
+    "headers.hops": _attr_columns("from_host", "from_ip", "by_host", "protocol"),
+    "headers.fields": lambda flat: [list(map(str.lower, map(_FIELD_NAME, flat))), list(map(_FIELD_VALUE, flat))],
+    "body.links": _attr_columns(*(f"href_url.{p}" for p in ("url", "original", "scheme", "domain.domain",
+                                                            "domain.root_domain", "domain.tld", "domain.punycode",
+                                                            "path", "query")), "display_text", "source"),
+    "attachments": _attr_columns("file_name", "file_extension", "content_type", "file_type", "sha256"),
+    "attachments.archive_members": lambda flat: [flat],
+    "defects": _attr_columns("kind"),
+}
+_LIST_GETTERS = [(elements_of, _LIST_STR_COLUMNS[group], sum(k == "str" for _, k, _ in specs),
+                  [g for _, k, g in specs if k == "num"])
+                 for group, elements_of, specs in LIST_SPECS]
+
+
+def _encode_all(strings: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """(text, offsets) of the strings, UTF-8 (lone surrogates replaced), in one buffer."""
+    if all(map(str.isascii, strings)):  # about half of real messages: one encode, lengths in characters
+        raw, sizes = "".join(strings).encode("ascii"), map(len, strings)
+    else:
+        try:
+            encoded = list(map(str.encode, strings))  # a C loop; strict UTF-8 fails only on lone surrogates
+        except UnicodeEncodeError:
+            encoded = [s.encode("utf-8", "replace") for s in strings]
+        raw, sizes = b"".join(encoded), map(len, encoded)
+    # accumulate + fromiter: np.cumsum on a Python list costs more than the data for small batches.
+    offsets = np.fromiter(accumulate(sizes, initial=0), dtype=OFFSET_DTYPE, count=len(strings) + 1)
+    # a writable buffer: Numba compiles read-only arrays as another signature
+    return np.frombuffer(bytearray(raw), dtype=np.uint8), offsets
+
+
+def _starts(counts: list[int]) -> np.ndarray:
+    return np.fromiter(accumulate(counts, initial=0), dtype=OFFSET_DTYPE, count=len(counts) + 1)
+
+
+_SCALAR_ROW = _a(*_SCALAR_STR_ATTRS)
+
+
+def pack_messages(messages: list[Message]) -> PackedBatch:
+    """The PackedBatch of the messages in SPEC_LAYOUT: every value read once, column by column."""
+    n = len(messages)
+    if n == 1:
+        strings = list(_SCALAR_ROW(messages[0]))
+        for i in _NONE_AS_EMPTY:
+            strings[i] = strings[i] or ""
+    else:
+        columns = [list(map(_a(p), messages)) for p in _SCALAR_STR_ATTRS]
+        for i in _NONE_AS_EMPTY:
+            columns[i] = [v or "" for v in columns[i]]
+        strings = [v for column in columns for v in column]
+    numbers = [get(m) for get in _SCALAR_NUM_GETTERS for m in messages]
+    str_counts = [n] * len(_SCALAR_STR_ATTRS)
+    num_counts = [n] * len(_SCALAR_NUM_GETTERS)
+    lengths = []
+    for elements_of, str_columns, n_str, num_getters in _LIST_GETTERS:
+        per_message = [elements_of(m) for m in messages]
+        lengths += map(len, per_message)
+        flat = per_message[0] if n == 1 else [e for elements in per_message for e in elements]
+        for column in str_columns(flat):
+            strings += column
+        for get in num_getters:
+            numbers += map(get, flat)
+        str_counts += [len(flat)] * n_str
+        num_counts += [len(flat)] * len(num_getters)
+    group_offsets = np.zeros((len(_LIST_GETTERS), n + 1), dtype=OFFSET_DTYPE)
+    np.cumsum(np.array(lengths, dtype=OFFSET_DTYPE).reshape(len(_LIST_GETTERS), n), axis=1, out=group_offsets[:, 1:])
+    text, offsets = _encode_all(strings)
+    return PackedBatch(SPEC_LAYOUT, text, offsets, _starts(str_counts), np.array(numbers, dtype=NUMBER_DTYPE),
+                       _starts(num_counts), group_offsets)
+
+
+def pack_columns(n: int, columns: dict[str, Column], lists: dict[str, ListGroup]) -> PackedBatch:
+    """The PackedBatch of a batch given as columns (copies every column once)."""
+    named = list(columns.items())
+    for group, lg in lists.items():
+        named += [(f"{group}[].{p}", c) for p, c in lg.columns.items()]
+    string_cols = [(p, c) for p, c in named if isinstance(c, StringColumn)]
+    number_cols = [(p, np.asarray(c, dtype=NUMBER_DTYPE)) for p, c in named if not isinstance(c, StringColumn)]
+    parts, base = [], 0
+    for _, c in string_cols:
+        parts.append(np.asarray(c.offsets[:-1], dtype=OFFSET_DTYPE) - c.offsets[0] + base)
+        base += int(c.offsets[-1] - c.offsets[0])
+    offsets = np.concatenate([*parts, np.array([base], dtype=OFFSET_DTYPE)])
+    text = np.concatenate([np.zeros(0, np.uint8)] +
+                          [np.asarray(c.data[c.offsets[0] : c.offsets[-1]], dtype=np.uint8) for _, c in string_cols])
+    group_offsets = np.zeros((len(lists), n + 1), dtype=OFFSET_DTYPE)
+    for g, lg in enumerate(lists.values()):
+        group_offsets[g] = lg.offsets
+    layout = Layout({p: i for i, (p, _) in enumerate(string_cols)}, {p: i for i, (p, _) in enumerate(number_cols)},
+                    {g: i for i, g in enumerate(lists)}, tuple(columns),
+                    {g: tuple(lg.columns) for g, lg in lists.items()})
+    numbers = np.concatenate([np.zeros(0, NUMBER_DTYPE)] + [c for _, c in number_cols])
+    return PackedBatch(layout, text, offsets, _starts([len(c) for _, c in string_cols]), numbers,
+                       _starts([len(c) for _, c in number_cols]), group_offsets)
+
+
+@dataclass(frozen=True)
 class MessageBatch:
     ids: list[str]
-    columns: dict[str, Column]
-    lists: dict[str, ListGroup]
+    columns: Mapping[str, Column]
+    lists: Mapping[str, ListGroup]
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -202,15 +445,20 @@ class MessageBatch:
         ids = [str(i) for i in range(len(messages))] if ids is None else [str(i) for i in ids]
         if len(ids) != len(messages):
             raise ValueError(f"ids has {len(ids)} entries for {len(messages)} messages")
-        columns = {path: _build_column(kind, [get(m) for m in messages]) for path, kind, get in SCALAR_SPECS}
-        lists = {}
-        for group, elements_of, specs in LIST_SPECS:
-            per_message = [elements_of(m) for m in messages]
-            offsets = np.fromiter(accumulate(map(len, per_message), initial=0), dtype=OFFSET_DTYPE,
-                                  count=len(messages) + 1)
-            flat = [e for elements in per_message for e in elements]
-            lists[group] = ListGroup(offsets, {p: _build_column(k, [g(e) for e in flat]) for p, k, g in specs})
-        return cls(ids, columns, lists)
+        return cls.from_packed(ids, pack_messages(messages))
+
+    @classmethod
+    def from_packed(cls, ids: list[str], packed: PackedBatch) -> MessageBatch:
+        """A batch over a PackedBatch; its columns are made on first access."""
+        scalars, groups = _SPEC_INDEXES if packed.layout is SPEC_LAYOUT else _column_indexes(packed.layout)
+        batch = cls(ids, _Columns(packed, scalars), _Lists(packed, groups))
+        batch.__dict__["packed"] = packed
+        return batch
+
+    @functools.cached_property
+    def packed(self) -> PackedBatch:
+        """Every column in a few flat arrays (built from the columns when the batch was not packed)."""
+        return pack_columns(len(self), self.columns, self.lists)
 
     def column(self, path: str) -> Column:
         """A scalar column by MDM path, or an element column as ``group[].field``."""

@@ -98,3 +98,112 @@ def test_from_dict_rejects_a_non_object():
 def test_records_are_frozen():
     with pytest.raises(AttributeError):
         Domain().domain = "x"  # type: ignore[misc]
+
+
+# ---------------------------------------------------------------- MessageBatch
+
+
+def _spec_values(messages):
+    """Every column of a batch as plain Python lists, read with the specs' getters (the oracle)."""
+    from pyscore.batch import LIST_SPECS, SCALAR_SPECS
+
+    scalars = {p: [g(m) for m in messages] for p, _, g in SCALAR_SPECS}
+    lists = {}
+    for group, elements_of, specs in LIST_SPECS:
+        per = [list(elements_of(m)) for m in messages]
+        flat = [e for es in per for e in es]
+        lists[group] = ([len(es) for es in per], {p: [g(e) for e in flat] for p, _, g in specs})
+    return scalars, lists
+
+
+def _utf8(values):
+    """Strings as a UTF-8 round trip leaves them (lone surrogates become '?')."""
+    return [v.encode("utf-8", "replace").decode() if isinstance(v, str) else v for v in values]
+
+
+def _as_list(col):
+    from pyscore.batch import StringColumn
+
+    return col.to_list() if isinstance(col, StringColumn) else col.tolist()
+
+
+def _assert_batch_matches(batch, messages):
+    import numpy as np
+
+    scalars, lists = _spec_values(messages)
+    assert list(batch.columns) == list(scalars)
+    for path, values in scalars.items():
+        np.testing.assert_equal(_as_list(batch.column(path)), _utf8(values), path)
+    assert list(batch.lists) == list(lists)
+    for group, (lengths, columns) in lists.items():
+        lg = batch.lists[group]
+        assert lg.lengths().tolist() == lengths, group
+        assert list(lg.columns) == list(columns), group
+        for field, values in columns.items():
+            np.testing.assert_equal(_as_list(batch.column(f"{group}[].{field}")), _utf8(values), f"{group}[].{field}")
+
+
+def _batch_messages():
+    from pyscore.signals.sample import random_messages
+
+    odd = Message.from_dict({
+        "subject": {"subject": "caf\u00e9 \ud800 lone surrogate"},  # replaced by '?' in UTF-8
+        "body": {"text": "\u0420\u0430y \u20ac10 now", "html_raw": "<p>x</p>"},
+        "headers": {"auth_summary": {"spf": {"result": "pass", "domain": "x.com"}},
+                    "fields": [["X-Mailer", "\u00e9t\u00e9"], ["Subject", "caf\u00e9"]]},
+    })
+    return [parse(RICH), odd, Message(), *random_messages(20, seed=3)]
+
+
+def test_batch_columns_equal_the_spec_getters():
+    from pyscore.batch import MessageBatch
+
+    messages = _batch_messages()
+    _assert_batch_matches(MessageBatch.from_messages(messages), messages)
+    for m in messages:  # one message: the engine's case, its own fast path
+        _assert_batch_matches(MessageBatch.from_messages([m]), [m])
+
+
+def test_batch_of_no_messages():
+    from pyscore.batch import MessageBatch
+
+    batch = MessageBatch.from_messages([])
+    assert len(batch) == 0 and len(batch.column("subject.subject")) == 0
+    assert batch.lists["body.links"].offsets.tolist() == [0]
+
+
+def test_lone_surrogates_are_replaced_not_fatal():
+    from pyscore.batch import MessageBatch
+
+    batch = MessageBatch.from_messages(_batch_messages()[1:2])
+    assert batch.column("subject.subject")[0] == "caf\u00e9 ? lone surrogate"
+
+
+def test_packed_batch_from_plain_columns_matches_the_packed_build():
+    """A batch made from column dicts (as other stages build them) packs to the same values."""
+    import numpy as np
+
+    from pyscore.batch import ListGroup, MessageBatch
+
+    messages = _batch_messages()
+    built = MessageBatch.from_messages(messages)
+    plain = MessageBatch(built.ids, dict(built.columns),
+                         {g: ListGroup(lg.offsets.copy(), dict(lg.columns)) for g, lg in built.lists.items()})
+    a, b = built.packed, plain.packed
+    assert set(a.layout.strings) == set(b.layout.strings) and set(a.layout.numbers) == set(b.layout.numbers)
+    for name, k in a.layout.strings.items():
+        assert a.string_column(k).to_list() == b.string_column(b.layout.strings[name]).to_list(), name
+    for name, k in a.layout.numbers.items():
+        np.testing.assert_equal(a.number_column(k), b.number_column(b.layout.numbers[name]), name)
+    np.testing.assert_array_equal(a.group_offsets, b.group_offsets)
+    rebuilt = MessageBatch.from_packed(plain.ids, b)
+    _assert_batch_matches(rebuilt, messages)
+
+
+def test_batch_to_arrow_keeps_values():
+    from pyscore.batch import MessageBatch
+
+    messages = _batch_messages()[:3]
+    table = MessageBatch.from_messages(messages).to_arrow()
+    assert table.column("subject.subject").to_pylist()[0] == "café"
+    assert [len(x) for x in table.column("recipients.to").to_pylist()] == [len(m.recipients.to) for m in messages]
