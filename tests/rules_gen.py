@@ -29,6 +29,9 @@ LITERALS = ["a", "ab", "pay", "PAY", "paypal", "invoice", "verify", "\u212a", "Å
             "gift", "evil", "re:", "e", " "]
 GLOBS = ["*pay*", "pay*", "*pal", "*", "paypal", "*in*ce*", "p*l", "**", "*a*b*", "re:*"]
 REGEXES = ["pay(pal)?", "^re:", "inv[a-z]+", "\\bceo\\b", "k", "s", "[0-9]+", "gift ?card", "evil\\.ru/login$",
+           # gaps, negated classes over non-ASCII, anchors, Unicode look-alikes, and patterns only re can run
+           "(pay|invoice)[^.\\n]{0,8}(due|pal)", "[^a-z ]{2}", "\\W\\w", "^\\S+$", "Ã¼|\u212a", ".{3,}\\Z",
+           "(?i:PAY)pal|re\\b", "pay(?=pal)", "(a)b\\1",
            "(?i)PAY", "x@y\\.com"]
 STR_FIELDS = ["subject.subject", "sender.display_name", "sender.email.domain.root_domain", "body.current_thread.text",
               "sender.email.email"]

@@ -11,6 +11,7 @@ from rules_gen import NAMED_LISTS, SIGNALS, RuleGen, random_message, random_sign
 
 from pyscore.batch import MessageBatch
 from pyscore.message import Attachment, Body, Link, Message, Subject, Url
+from pyscore.rules import fastregex
 from pyscore.rules.checker import check
 from pyscore.rules.compiler import Compiler
 from pyscore.rules.interpreter import interpret, message_row
@@ -19,6 +20,16 @@ from pyscore.rules.runtime import CompiledRules, RuleMeta
 from pyscore.rules.types import Catalog
 
 CATALOG = Catalog.default(lists=NAMED_LISTS, signals=SIGNALS)
+
+
+@pytest.fixture(params=["fast", "re"])
+def regex_engine(request, monkeypatch):
+    """Both regex paths: Hyperscan where it is installed (else the test is the re path twice), and re."""
+    if request.param == "re":
+        monkeypatch.setenv(fastregex.ENV_SWITCH, "re")
+    elif not fastregex.available():
+        pytest.skip("hyperscan is not installed")
+    return request.param
 
 
 def compile_sources(sources: list[str]):
@@ -42,7 +53,7 @@ def both(sources: list[str], messages: list[Message], signals: list[dict[str, fl
 
 
 @pytest.mark.parametrize("seed", range(6))
-def test_generated_rules_agree_with_reference(seed):
+def test_generated_rules_agree_with_reference(seed, regex_engine):
     gen = RuleGen(seed)
     sources = [gen.rule(depth=3) for _ in range(60)]
     r = random.Random(1000 + seed)
@@ -90,13 +101,13 @@ EDGE_MESSAGES = [
     ("any(regex.iextract(body.current_thread.text, '[a-z]+'), .full_match == \"now\")", [0, 0, 0, 1]),
     ("length(regex.iextract(body.current_thread.text, '[a-z]+')) == 2", [0, 0, 0, 1]),
 ])
-def test_quantifier_and_null_edge_cases(source, expected):
+def test_quantifier_and_null_edge_cases(source, expected, regex_engine):
     got, want = both([source], EDGE_MESSAGES)
     assert want[:, 0].tolist() == expected
     assert got[:, 0].tolist() == expected
 
 
-def test_case_folding_is_ascii_only_in_both_paths():
+def test_case_folding_is_ascii_only_in_both_paths(regex_engine):
     # K (Kelvin sign) and the long s fold to k / s under Unicode rules, not under ours.
     msgs = [Message(subject=Subject(s)) for s in ["KELVIN \u212a", "kelvin k", "ſtraße", "STRASSE"]]
     sources = ['strings.icontains(subject.subject, "k")', 'regex.icontains(subject.subject, "s")',
@@ -150,3 +161,20 @@ def test_windowed_regex_search_equals_full_search(pattern):
             text = "".join(r.choice(alphabet) for _ in range(r.randint(0, 40)))
             text = text.upper() if r.random() < 0.2 else text
             assert _run_plan(plan, text) == fn.regex_test(text, (pattern,), ci, False), (pattern, ci, text)
+
+
+def test_fast_engine_runs_translatable_regexes_and_leaves_the_rest_to_re(regex_engine):
+    sources = ["regex.icontains(body.current_thread.text, '(loan|pay)[^.\\n]{0,20}(approved|now)')",
+               "regex.contains(body.current_thread.text, 'pay(?= now)')",  # lookahead: re only
+               "regex.imatch(subject.subject, 're:.*')",
+               "any(regex.iextract(body.current_thread.text, 'pay [a-z]+'), .full_match == \"pay now\")"]
+    msgs = [Message(subject=Subject(s), body=Body(current_thread_text=t)) for s, t in [
+        ("RE: loan", "Loan pre-approved today"), ("re", "pay now"), ("Re: x", "pay later.\nnow"), ("", "PAY NOW")]]
+    got, want = both(sources, msgs)
+    assert (got == want).all()
+    assert want.T.tolist() == [[1, 1, 0, 1], [0, 1, 0, 0], [1, 0, 1, 0], [0, 1, 0, 0]]
+    dump = compile_sources(sources)[1].dump()
+    if regex_engine == "fast":
+        assert "fast regexes on ('col', 'body.current_thread.text'): 1 expressions, 0 refused" in dump
+    else:
+        assert "fast regexes" not in dump

@@ -18,6 +18,17 @@ std::vector<T> ToVector(const CArray<T>& a) {
   return std::vector<T>(a.data(), a.data() + a.size());
 }
 
+// Offsets that start at or above 0, never decrease and stay inside the data.
+void CheckOffsets(const CArray<int64_t>& offsets, const CArray<uint8_t>& data, const char* name) {
+  const int64_t* o = offsets.data();
+  const int64_t n = offsets.size() - 1;
+  if (o[0] < 0 || o[n] > data.size())
+    throw std::invalid_argument(std::string(name) + ": offsets exceed the data");
+  for (int64_t r = 0; r < n; ++r) {
+    if (o[r] > o[r + 1]) throw std::invalid_argument(std::string(name) + ": offsets decrease");
+  }
+}
+
 void CheckLen(const py::array& a, int64_t want, const char* name) {
   if (a.size() != want) {
     throw std::invalid_argument(std::string(name) + " has " + std::to_string(a.size()) + " entries, expected " +
@@ -150,6 +161,40 @@ void BindRules(py::module_& m) {
         return out;
       },
       py::arg("a"), py::arg("b"), "Edit distances of string pairs, in code points, ASCII letters folded.");
+  m.def(
+      "folded_levenshtein_matrix",
+      [](CArray<int64_t> a_offsets, CArray<uint8_t> a_data, CArray<int64_t> b_offsets, CArray<uint8_t> b_data) {
+        if (a_offsets.size() < 1 || b_offsets.size() < 1)
+          throw std::invalid_argument("folded_levenshtein_matrix: offsets must have at least one entry");
+        const int64_t n_a = a_offsets.size() - 1, n_b = b_offsets.size() - 1;
+        CheckOffsets(a_offsets, a_data, "a");
+        CheckOffsets(b_offsets, b_data, "b");
+        py::array_t<double> out({static_cast<py::ssize_t>(n_a), static_cast<py::ssize_t>(n_b)});
+        double* p = out.mutable_data();
+        {
+          py::gil_scoped_release release;
+          pyscore::FoldedLevenshteinMatrix(a_offsets.data(), n_a, a_data.data(), b_offsets.data(), n_b, b_data.data(),
+                                           p);
+        }
+        return out;
+      },
+      py::arg("a_offsets"), py::arg("a_data"), py::arg("b_offsets"), py::arg("b_data"),
+      "Edit distances (code points, ASCII letters folded) of every string of column a to every string of b.");
+  m.def(
+      "code_point_counts",
+      [](CArray<int64_t> offsets, CArray<uint8_t> data) {
+        if (offsets.size() < 1) throw std::invalid_argument("offsets must have at least one entry");
+        CheckOffsets(offsets, data, "offsets");
+        const int64_t n = offsets.size() - 1;
+        py::array_t<int64_t> out(n);
+        int64_t* p = out.mutable_data();
+        {
+          py::gil_scoped_release release;
+          pyscore::CodePointCounts(offsets.data(), n, data.data(), p);
+        }
+        return out;
+      },
+      py::arg("offsets"), py::arg("data"), "Number of UTF-8 code points of each string.");
   m.def(
       "hash_strings",
       [](CArray<int64_t> offsets, CArray<uint8_t> data, bool case_insensitive) {

@@ -455,8 +455,8 @@ void PairMatch(const int64_t* a_offsets, const uint8_t* a_data, const int64_t* b
   }
 }
 
-int64_t FoldedLevenshtein(const std::string& sa, const std::string& sb) {
-  std::vector<uint32_t> a = FoldedCodePoints(sa), b = FoldedCodePoints(sb);
+namespace {
+int64_t LevenshteinDp(std::vector<uint32_t> a, std::vector<uint32_t> b) {
   if (a.size() < b.size()) std::swap(a, b);
   std::vector<int64_t> prev(b.size() + 1), cur(b.size() + 1);
   for (size_t j = 0; j <= b.size(); ++j) prev[j] = static_cast<int64_t>(j);
@@ -468,6 +468,103 @@ int64_t FoldedLevenshtein(const std::string& sa, const std::string& sb) {
     std::swap(prev, cur);
   }
   return prev[b.size()];
+}
+
+// Myers' bit-vector edit distance in Hyyro's formulation, for a pattern of 1..64 code
+// points: one machine word per text character instead of a row of the table.
+class BitLevenshtein {
+ public:
+  explicit BitLevenshtein(const std::vector<uint32_t>& pattern) : m_(static_cast<int>(pattern.size())) {
+    for (int i = 0; i < m_; ++i) {
+      const uint32_t c = pattern[i];
+      if (c < 128) {
+        ascii_[c] |= uint64_t{1} << i;
+      } else {
+        auto it = std::find_if(other_.begin(), other_.end(), [c](const auto& e) { return e.first == c; });
+        if (it == other_.end()) other_.emplace_back(c, uint64_t{1} << i);
+        else it->second |= uint64_t{1} << i;
+      }
+    }
+  }
+  int64_t Distance(const std::vector<uint32_t>& text) const {
+    const uint64_t top = uint64_t{1} << (m_ - 1);
+    uint64_t pv = ~uint64_t{0}, mv = 0;
+    int64_t score = m_;
+    for (uint32_t c : text) {
+      const uint64_t eq = Eq(c);
+      const uint64_t xv = eq | mv;
+      const uint64_t xh = (((eq & pv) + pv) ^ pv) | eq;
+      uint64_t ph = mv | ~(xh | pv);
+      uint64_t mh = pv & xh;
+      if (ph & top) ++score;
+      else if (mh & top) --score;
+      ph = (ph << 1) | 1;  // row 0 of the table grows by one per text character
+      mh <<= 1;
+      pv = mh | ~(xv | ph);
+      mv = ph & xv;
+    }
+    return score;
+  }
+
+ private:
+  uint64_t Eq(uint32_t c) const {
+    if (c < 128) return ascii_[c];
+    for (const auto& e : other_) {
+      if (e.first == c) return e.second;
+    }
+    return 0;
+  }
+  int m_;
+  uint64_t ascii_[128] = {};
+  std::vector<std::pair<uint32_t, uint64_t>> other_;
+};
+
+int64_t Levenshtein(const std::vector<uint32_t>& a, const std::vector<uint32_t>& b) {
+  const std::vector<uint32_t>& shorter = a.size() <= b.size() ? a : b;
+  const std::vector<uint32_t>& longer = a.size() <= b.size() ? b : a;
+  if (shorter.empty()) return static_cast<int64_t>(longer.size());
+  if (shorter.size() <= 64) return BitLevenshtein(shorter).Distance(longer);
+  return LevenshteinDp(a, b);
+}
+
+std::vector<uint32_t> RowCodePoints(const int64_t* offsets, const uint8_t* data, int64_t r) {
+  return FoldedCodePoints(std::string(reinterpret_cast<const char*>(data + offsets[r]),
+                                      static_cast<size_t>(offsets[r + 1] - offsets[r])));
+}
+}  // namespace
+
+int64_t FoldedLevenshtein(const std::string& sa, const std::string& sb) {
+  return Levenshtein(FoldedCodePoints(sa), FoldedCodePoints(sb));
+}
+
+void FoldedLevenshteinMatrix(const int64_t* a_offsets, int64_t n_a, const uint8_t* a_data, const int64_t* b_offsets,
+                             int64_t n_b, const uint8_t* b_data, double* out) {
+  std::vector<std::vector<uint32_t>> bs(static_cast<size_t>(n_b));
+  std::vector<BitLevenshtein> bits;
+  std::vector<int32_t> bit_of(static_cast<size_t>(n_b), -1);
+  for (int64_t j = 0; j < n_b; ++j) {
+    bs[j] = RowCodePoints(b_offsets, b_data, j);
+    if (!bs[j].empty() && bs[j].size() <= 64) {
+      bit_of[j] = static_cast<int32_t>(bits.size());
+      bits.emplace_back(bs[j]);
+    }
+  }
+  for (int64_t i = 0; i < n_a; ++i) {
+    const std::vector<uint32_t> a = RowCodePoints(a_offsets, a_data, i);
+    for (int64_t j = 0; j < n_b; ++j) {
+      // The pattern side of the bit-parallel form may be either string: distance is symmetric.
+      const int64_t d = bit_of[j] >= 0 ? bits[bit_of[j]].Distance(a) : Levenshtein(a, bs[j]);
+      out[i * n_b + j] = static_cast<double>(d);
+    }
+  }
+}
+
+void CodePointCounts(const int64_t* offsets, int64_t n_rows, const uint8_t* data, int64_t* out) {
+  for (int64_t r = 0; r < n_rows; ++r) {
+    int64_t n = 0;
+    for (int64_t i = offsets[r]; i < offsets[r + 1]; ++i) n += (data[i] & 0xC0) != 0x80;
+    out[r] = n;
+  }
 }
 
 void HashStrings(const int64_t* offsets, int64_t n_rows, const uint8_t* data, bool case_insensitive,

@@ -19,6 +19,7 @@ import numpy as np
 from pyscore import _core
 from pyscore._dtypes import OFFSET_DTYPE
 from pyscore.batch import MessageBatch, StringColumn
+from pyscore.rules import fastregex
 from pyscore.rules import functions as fn
 from pyscore.rules.compiler import LAZY_ATOMS, Compiler, regex_literal_sets
 from pyscore.rules.types import prevalence_of
@@ -93,6 +94,7 @@ class CompiledRules:
         self._program = compiler.program()  # after guards(): guard nodes are part of the arrays
         self._guards = compiler.program(guard_roots) if self._regex_readers else None
         self._matchers = self._build_matchers(compiler)
+        self._fast = _FastRegexes(compiler) if fastregex.available() else None
         self.signals = sorted({k[1] for k in compiler.num_cols if k[0] == "sig"}
                               | {k[1] for k in _all_string_keys(compiler) if k[0] == "prevalence"})
 
@@ -129,6 +131,8 @@ class CompiledRules:
         lines += [f"num {i}: {k}" for i, k in enumerate(c.num_cols)]
         lines += [f"codes {i}: {k}" for i, k in enumerate(c.code_cols)]
         lines += [f"matcher on {skey}: {m.n_patterns} patterns, {m.n_states} states" for skey, m in self._matchers]
+        if self._fast is not None:
+            lines += self._fast.dump()
         lines.append(self._program.dump())
         lines += [f"rule {i}: {r.name}" for i, r in enumerate(self.rules)]
         return "\n".join(lines)
@@ -142,7 +146,7 @@ class CompiledRules:
         ``feature_names``, or a ``context`` to compute it with the signal registry.
         """
         features_by_name = self._features(batch, context, features, feature_names)
-        run = _BatchRun(self._c, batch, features_by_name)
+        run = _BatchRun(self._c, batch, features_by_name, self._fast)
         return run.evaluate(self._program, self._matchers, len(self.rules), self._guards, self._regex_readers)
 
     def _features(self, batch, context, features, feature_names) -> dict[str, np.ndarray]:
@@ -165,6 +169,66 @@ class CompiledRules:
         return {s: np.asarray(features[:, index[s]], np.float64) for s in self.signals}
 
 
+class _FastRegexes:
+    """Regex atoms run by the fast engine: per column, one ``RegexSet`` of every expression
+    of those atoms, scanned once per distinct value; and the iextract levels' prefilters.
+
+    Decided when the rules are compiled: an atom whose patterns do not all translate
+    exactly (or that Hyperscan refuses) stays with Python ``re``.
+    """
+
+    def __init__(self, c: Compiler) -> None:
+        by_column: dict[tuple, dict[int, tuple[str, ...]]] = {}
+        for aid, key in enumerate(c.atoms):
+            if key[0] == "regex":
+                _, skey, patterns, ci, whole, _ = key
+                parts = [fastregex.translate(p, ci, whole) for p in patterns]
+                if all(p is not None for p in parts):
+                    by_column.setdefault(skey, {})[aid] = tuple(e for p in parts for e in p)
+        self.columns: dict[tuple, tuple[fastregex.RegexSet, list[list[int]]]] = {}
+        self.atoms: set[int] = set()
+        for skey, atoms in by_column.items():
+            expressions = list(dict.fromkeys(e for exprs in atoms.values() for e in exprs))
+            regexes = fastregex.RegexSet(expressions)
+            index = {e: i for i, e in enumerate(expressions)}
+            owners: list[list[int]] = [[] for _ in expressions]
+            for aid, exprs in atoms.items():
+                ids = [index[e] for e in exprs]
+                if regexes.rejected.isdisjoint(ids):
+                    self.atoms.add(aid)
+                    for i in ids:
+                        owners[i].append(aid)
+            self.columns[skey] = (regexes, owners)
+        self.extract: dict[str, fastregex.RegexSet | None] = {}
+        for lv in c.levels:
+            if lv.key[0] == "iextract" and lv.key[2] not in self.extract:
+                exprs = fastregex.translate(lv.key[2], True, False)
+                regexes = fastregex.RegexSet(exprs) if exprs else None
+                self.extract[lv.key[2]] = regexes if regexes is not None and not regexes.rejected else None
+
+    def dump(self) -> list[str]:
+        return [f"fast regexes on {skey}: {len(r.expressions)} expressions, {len(r.rejected)} refused"
+                for skey, (r, _) in self.columns.items()]
+
+
+def _utf8_bytes(col: StringColumn) -> bytes | None:
+    """The column's bytes when they are valid UTF-8 (what Hyperscan's UTF-8 mode requires), else None."""
+    raw = col.data.tobytes()
+    if not raw.isascii():
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+    return raw
+
+
+def _utf8(v: str) -> bytes | None:
+    try:
+        return v.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate: not UTF-8, Python re decides
+        return None
+
+
 def _all_string_keys(c: Compiler):
     def walk(key):
         if isinstance(key, tuple) and key and isinstance(key[0], str):
@@ -183,8 +247,9 @@ def _all_string_keys(c: Compiler):
 class _BatchRun:
     """The per-batch state: level layout, materialised columns, atom and number buffers."""
 
-    def __init__(self, c: Compiler, batch: MessageBatch, features: dict[str, np.ndarray]) -> None:
-        self.c, self.batch, self.features = c, batch, features
+    def __init__(self, c: Compiler, batch: MessageBatch, features: dict[str, np.ndarray],
+                 fast: _FastRegexes | None = None) -> None:
+        self.c, self.batch, self.features, self.fast = c, batch, features, fast
         self.rows = [len(batch)]
         self.offsets: list[np.ndarray | None] = [None]
         self.owner: list[np.ndarray | None] = [None]
@@ -204,6 +269,12 @@ class _BatchRun:
     def _extract(self, lid: int, skey: tuple, pattern: str, parent: int) -> np.ndarray:
         values = self.values(skey, parent)
         memo: dict[str, list[str]] = {}
+        regexes = self.fast.extract.get(pattern) if self.fast is not None else None
+        if regexes is not None:  # re runs only on values the fast engine says match
+            for v in set(values):
+                text = _utf8(v)
+                if text and not regexes.scan(text):
+                    memo[v] = []
         found = [memo.setdefault(v, fn.extract(v, pattern)) if v else [] for v in values]
         offsets = np.zeros(len(values) + 1, OFFSET_DTYPE)
         np.cumsum([len(f) for f in found], out=offsets[1:])
@@ -303,15 +374,59 @@ class _BatchRun:
             # Regexes last, and only on rows where a rule reading them can still match.
             passed = np.zeros((n, guards.n_rules), np.uint8)
             guards.evaluate(n, *args, buf, atom_base, nums, num_base, codes, code_base, n_codes, passed)
+            fast_masks: dict[tuple, dict[int, np.ndarray]] = {}
             for aid, readers in regex_readers.items():
                 need = passed[:, readers].any(axis=1)
                 idx = self.lift(0, c.atom_level[aid])
                 if idx is not None:
                     need = need[idx]
+                if self.fast is not None and aid in self.fast.atoms:
+                    fast_masks.setdefault(c.atoms[aid][1], {})[aid] = self._regex_mask(c.atoms[aid], buf, atom_base, need)
+                    continue
                 buf[atom_base[aid]:atom_base[aid + 1]] = self._atom(c.atoms[aid], buf, atom_base, need)
+            for skey, masks in fast_masks.items():
+                if not self._fast_scan(skey, masks, buf, atom_base):
+                    for aid in masks:  # not valid UTF-8: Python re
+                        buf[atom_base[aid]:atom_base[aid + 1]] = self._atom(c.atoms[aid], buf, atom_base, masks[aid])
         out = np.zeros((n, n_rules), np.uint8)
         program.evaluate(n, *args, buf, atom_base, nums, num_base, codes, code_base, n_codes, out)
         return out
+
+    def _regex_mask(self, key: tuple, buf: np.ndarray, atom_base: np.ndarray, need: np.ndarray | None) -> np.ndarray:
+        """Rows where a regex atom can be true and is worth computing: non-null, every literal
+        prefilter found, and (``need``) some rule reading it still open."""
+        mask = _nonnull(self.string(key[1]))
+        for pf in key[-1]:
+            mask &= buf[atom_base[pf]:atom_base[pf + 1]] != 0
+        if need is not None:
+            mask &= need
+        return mask
+
+    def _fast_scan(self, skey: tuple, masks: dict[int, np.ndarray], buf: np.ndarray, atom_base: np.ndarray) -> bool:
+        """All fast regex atoms of one column: one Hyperscan scan per distinct value of the rows
+        any of them needs. False (nothing written) when the column is not valid UTF-8."""
+        col = self.string(skey)
+        raw = _utf8_bytes(col)
+        if raw is None:
+            return False
+        regexes, owners = self.fast.columns[skey]
+        rows = np.flatnonzero(np.logical_or.reduce(list(masks.values())))
+        offsets = col.offsets
+        starts, ends = offsets[rows].tolist(), offsets[rows + 1].tolist()
+        hits: dict[int, list[int]] = {}  # atom -> rows where one of its expressions matched
+        memo: dict[bytes, set[int]] = {}
+        for r, a, b in zip(rows.tolist(), starts, ends, strict=True):
+            text = raw[a:b]
+            matched = memo.get(text)
+            if matched is None:
+                matched = memo[text] = {aid for i in regexes.scan(text) for aid in owners[i]}
+            for aid in matched:
+                hits.setdefault(aid, []).append(r)
+        for aid, mask in masks.items():
+            out = np.zeros(len(col), bool)
+            out[hits.get(aid, [])] = True
+            buf[atom_base[aid]:atom_base[aid + 1]] = out & mask
+        return True
 
     def _atom(self, key: tuple, buf: np.ndarray, atom_base: np.ndarray, need: np.ndarray | None) -> np.ndarray:
         """One atom's values; ``need`` (regexes only) masks the rows worth computing."""
@@ -319,13 +434,9 @@ class _BatchRun:
         if kind == "nonnull":
             return _nonnull(self.string(key[1]))
         if kind == "regex":
-            _, skey, patterns, ci, whole, prefilters = key
+            _, skey, patterns, ci, whole, _ = key
             col = self.string(skey)
-            mask = _nonnull(col)
-            for pf in prefilters:
-                mask &= buf[atom_base[pf]:atom_base[pf + 1]] != 0
-            if need is not None:
-                mask &= need
+            mask = self._regex_mask(key, buf, atom_base, need)
             out = np.zeros(len(col), bool)
             memo: dict[str, bool] = {}
             plan = _search_plan(patterns, ci, whole)
@@ -371,7 +482,8 @@ class _BatchRun:
 
     # --- numbers and codes --------------------------------------------------------------------
     def _numbers(self) -> tuple[np.ndarray, np.ndarray]:
-        parts = [self._number(k) for k in self.c.num_cols]
+        lev = self._lev_constants()
+        parts = [lev[i] if i in lev else self._number(k) for i, k in enumerate(self.c.num_cols)]
         base = np.zeros(len(parts) + 1, OFFSET_DTYPE)
         np.cumsum([len(p) for p in parts], out=base[1:])
         return (np.concatenate(parts) if parts else np.zeros(0)), base
@@ -386,11 +498,7 @@ class _BatchRun:
             return self.features[key[1]]
         if kind == "strlen":
             col = self.string(key[1])
-            chars = np.diff(col.offsets).astype(np.float64)
-            if len(col.data) and col.data.max() >= 0x80:  # count code points: drop continuation bytes
-                cont = np.zeros(len(col.data) + 1, np.int64)
-                np.cumsum((col.data & 0xC0) == 0x80, out=cont[1:])
-                chars -= cont[col.offsets[1:]] - cont[col.offsets[:-1]]
+            chars = _core.code_point_counts(col.offsets, col.data).astype(np.float64)
             chars[chars == 0] = math.nan
             return chars
         if kind == "lev":
@@ -405,18 +513,30 @@ class _BatchRun:
             return np.array([dist.get(p, math.nan) for p in pairs], np.float64)
         raise AssertionError(f"unknown numeric column {key!r}")
 
-    def _lev_const(self, skey: tuple, const: str, level: int) -> np.ndarray:
-        """Edit distance of every row of ``skey`` to a constant: computed once per distinct value."""
-        col = self.string_at(skey, level)
-        out = np.full(len(col), math.nan)
-        if not const or len(col) == 0:
-            return out
-        hashes = _core.hash_strings(col.offsets, col.data, False)
-        _, first, inverse = np.unique(hashes, return_index=True, return_inverse=True)
-        uniq = [col[i] for i in first.tolist()]
-        dist = _core.folded_levenshtein(uniq, [const] * len(uniq))
-        out[:] = dist[inverse]
-        out[~_nonnull(col)] = math.nan
+    def _lev_constants(self) -> dict[int, np.ndarray]:
+        """Every ``strings.ilevenshtein(x, "constant")`` column: per string column, one core call
+        for all its constants over the column's distinct values."""
+        groups: dict[tuple, list[tuple[int, str]]] = {}
+        for i, key in enumerate(self.c.num_cols):
+            if key[0] == "lev" and (key[1][0] == "const" or key[2][0] == "const"):
+                _, a, b, level = key
+                const, other = (a, b) if a[0] == "const" else (b, a)
+                groups.setdefault((other, level), []).append((i, const[1]))
+        out = {}
+        for (skey, level), targets in groups.items():
+            col = self.string_at(skey, level)
+            consts = [c for _, c in targets if c]
+            dist = np.full((len(col), len(consts)), math.nan)
+            if consts and len(col):
+                hashes = _core.hash_strings(col.offsets, col.data, False)
+                _, first, inverse = np.unique(hashes, return_index=True, return_inverse=True)
+                uniq = _take(col, first)
+                b = StringColumn.from_strings(consts)
+                dist = _core.folded_levenshtein_matrix(uniq.offsets, uniq.data, b.offsets, b.data)[inverse]
+                dist[~_nonnull(col)] = math.nan
+            column = iter(range(len(consts)))
+            for i, const in targets:
+                out[i] = dist[:, next(column)] if const else np.full(len(col), math.nan)
         return out
 
     def _codes(self) -> tuple[np.ndarray, np.ndarray, int]:

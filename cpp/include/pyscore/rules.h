@@ -115,6 +115,16 @@ void PairMatch(const int64_t* a_offsets, const uint8_t* a_data, const int64_t* b
 // Edit distance between two UTF-8 strings, counted in code points, ASCII letters folded.
 int64_t FoldedLevenshtein(const std::string& a, const std::string& b);
 
+// Edit distances of every row of a string column (a_offsets/a_data, n_a rows) to every
+// string of b (b_offsets/b_data, n_b rows), as FoldedLevenshtein counts them: out is
+// n_a x n_b, row major. Bit-parallel (Myers / Hyyro) when the shorter side has at most
+// 64 code points, the dynamic program otherwise.
+void FoldedLevenshteinMatrix(const int64_t* a_offsets, int64_t n_a, const uint8_t* a_data, const int64_t* b_offsets,
+                             int64_t n_b, const uint8_t* b_data, double* out);
+
+// Number of UTF-8 code points of each row (bytes that are not continuation bytes).
+void CodePointCounts(const int64_t* offsets, int64_t n_rows, const uint8_t* data, int64_t* out);
+
 // 64-bit FNV-1a hash of each row (ASCII-folded when case_insensitive).
 void HashStrings(const int64_t* offsets, int64_t n_rows, const uint8_t* data, bool case_insensitive,
                  uint64_t* out);
