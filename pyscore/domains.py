@@ -160,6 +160,9 @@ def domain_of_address(address: str) -> Domain:
 
 _SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]{0,30}):")
 _MAX_URL = 8192
+# A lower-case http(s) URL of printable ASCII whose authority is a plain host and
+# optional port (no user info, no IPv6 brackets): split without urlsplit.
+_PLAIN_URL = re.compile(r"https?://([A-Za-z0-9._-]*)(?::[0-9]*)?((?:[/?#][!-~]*)?)")
 
 
 @functools.lru_cache(maxsize=16384)
@@ -173,11 +176,18 @@ def make_url(original: str) -> Url:
     scheme = m.group(1).lower() if m else ""
     if scheme in ("mailto", "tel", "sms", "callto", "cid", "data", "javascript", "about"):
         return _opaque_url(original, text, scheme)
-    try:
-        parts = urllib.parse.urlsplit(text if scheme or text.startswith("//") else "//" + text)
-        host = parts.hostname or ""
-    except ValueError:  # bad IPv6 brackets, bad port
-        return Url(url=text, original=original, scheme=scheme)
+    fast = _PLAIN_URL.fullmatch(text) if scheme == "http" or scheme == "https" else None
+    if fast is not None:
+        # What urlsplit gives on this shape: the path ends at "?" or "#", the query at "#".
+        host = fast.group(1).lower()
+        path, _, query = fast.group(2).partition("#")[0].partition("?")
+    else:
+        try:
+            parts = urllib.parse.urlsplit(text if scheme or text.startswith("//") else "//" + text)
+            host = parts.hostname or ""
+        except ValueError:  # bad IPv6 brackets, bad port
+            return Url(url=text, original=original, scheme=scheme)
+        path, query = parts.path, parts.query
     domain = make_domain(host)
     url = text
     if domain.punycode and host:
@@ -188,8 +198,8 @@ def make_url(original: str) -> Url:
         original=original,
         scheme=scheme,
         domain=domain,
-        path=parts.path,
-        query=parts.query,
+        path=path,
+        query=query,
     )
 
 

@@ -34,11 +34,13 @@ def render(html: str, link_limit: int) -> tuple[str, list[tuple[str, str]]]:
     tree.strip_tags(_HIDDEN_TAGS)
     links: list[tuple[str, str]] = []
     for node in tree.css("a[href], area[href], form[action]"):
-        href = node.attributes.get("action" if node.tag == "form" else "href") or ""
-        href = _URL_SPACE.sub("", href)
+        tag = node.tag
+        href = node.attrs.get("action" if tag == "form" else "href") or ""
+        if " " in href or not href.isprintable():  # white space or controls (printable has none but " ")
+            href = _URL_SPACE.sub("", href)
         if not href or href.startswith("#"):
             continue
-        display = node.text(separator=" ", strip=True) if node.tag == "a" else ""
+        display = node.text(separator=" ", strip=True) if tag == "a" else ""
         links.append((href, _clean_text(display)))
         if len(links) >= link_limit:
             break
@@ -48,6 +50,8 @@ def render(html: str, link_limit: int) -> tuple[str, list[tuple[str, str]]]:
 
 
 def _clean_text(text: str) -> str:
+    if text.isascii():
+        return text  # no-break space and zero-width characters are all non-ASCII
     if "\xa0" in text:
         text = text.replace("\xa0", " ")
     for char in _ZERO_WIDTH:

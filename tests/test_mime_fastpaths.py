@@ -73,3 +73,29 @@ def test_ip_precheck_matches_ipaddress(host):
     except ValueError:
         expected = False
     assert domains._is_ip(host) == expected
+
+
+_URL_TEXT = st.lists(st.sampled_from([
+    "http://", "https://", "HTTP://", "www.", "a", "B", "xn--bcher-kva", ".", "-", "_", ":", ":80", "@", "[", "]",
+    "/", "?", "#", "=", "&", "%20", " ", "\t", "\n", "\u00fc", "com", "co.uk", "::1", "mailto:", "//",
+]), max_size=12).map("".join)
+
+
+@settings(max_examples=500, deadline=None)
+@given(_URL_TEXT)
+def test_plain_url_path_matches_urlsplit_path(text):
+    fast = domains.make_url.__wrapped__(text)
+    original = domains._PLAIN_URL
+    try:
+        domains._PLAIN_URL = re.compile(r"(?!)")  # every URL goes through urllib.parse.urlsplit
+        general = domains.make_url.__wrapped__(text)
+    finally:
+        domains._PLAIN_URL = original
+    assert fast == general
+
+
+@given(st.text())
+def test_href_cleaning_shortcut(href):
+    # render() runs the white-space removal only when " " is present or the text is not printable.
+    if " " not in href and href.isprintable():
+        assert mime_html._URL_SPACE.sub("", href) == href
