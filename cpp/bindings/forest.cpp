@@ -100,18 +100,127 @@ void Predict(const Forest& f, const In<float>& X, Out<double>& out, bool margin)
   }
 }
 
-py::object PredictOne(const Forest& f, const In<float>& row) {
-  if (row.size() != f.NFeatures()) {
-    throw std::invalid_argument("forest: row must have " + std::to_string(f.NFeatures()) + " features");
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+constexpr char kNativeByteOrder = '>';
+#else
+constexpr char kNativeByteOrder = '<';
+#endif
+
+// The per-message path reads a C-contiguous, aligned, native float32 numpy
+// array in place, checked through the array's own fields (no conversion, no
+// new array: an array_t argument would call PyArray_FromAny every time);
+// anything else is converted into `holder`.
+const float* RowData(py::handle row, py::ssize_t n, In<float>& holder, const char* what) {
+  const auto& api = py::detail::npy_api::get();
+  const float* data = nullptr;
+  py::ssize_t size = 0;
+  if (api.PyArray_Check_(row.ptr())) {
+    const auto* a = py::detail::array_proxy(row.ptr());
+    const auto* d = py::detail::array_descriptor_proxy(a->descr);
+    constexpr int kFlags = py::detail::npy_api::NPY_ARRAY_C_CONTIGUOUS_ | py::detail::npy_api::NPY_ARRAY_ALIGNED_;
+    const char native = kNativeByteOrder;
+    if (d->type_num == py::detail::npy_api::NPY_FLOAT_ && (d->byteorder == '=' || d->byteorder == native) &&
+        (a->flags & kFlags) == kFlags) {
+      size = 1;
+      for (int i = 0; i < a->nd; ++i) size *= a->dimensions[i];
+      data = reinterpret_cast<const float*>(a->data);
+    }
   }
+  if (data == nullptr) {
+    holder = In<float>::ensure(row);
+    if (!holder) throw std::invalid_argument(std::string("forest: ") + what + " must be an array of float32");
+    size = holder.size();
+    data = holder.data();
+  }
+  if (size != n) {
+    throw std::invalid_argument(std::string("forest: ") + what + " must have " + std::to_string(n) + " features (got " +
+                                std::to_string(size) + ")");
+  }
+  return data;
+}
+
+double* OutData(py::handle out, py::ssize_t n) {
+  const auto& api = py::detail::npy_api::get();
+  if (api.PyArray_Check_(out.ptr())) {
+    const auto* a = py::detail::array_proxy(out.ptr());
+    const auto* d = py::detail::array_descriptor_proxy(a->descr);
+    constexpr int kFlags = py::detail::npy_api::NPY_ARRAY_C_CONTIGUOUS_ | py::detail::npy_api::NPY_ARRAY_ALIGNED_ |
+                           py::detail::npy_api::NPY_ARRAY_WRITEABLE_;
+    const char native = kNativeByteOrder;
+    py::ssize_t size = 1;
+    for (int i = 0; i < a->nd; ++i) size *= a->dimensions[i];
+    if (d->type_num == py::detail::npy_api::NPY_DOUBLE_ && (d->byteorder == '=' || d->byteorder == native) &&
+        (a->flags & kFlags) == kFlags && size == n) {
+      return reinterpret_cast<double*>(a->data);
+    }
+  }
+  throw std::invalid_argument("forest: out must be a writable C-contiguous float64 array of " + std::to_string(n) +
+                              " values");
+}
+
+// One row, on the calling thread (a few microseconds: releasing the GIL
+// would cost more than it frees).
+py::object PredictOne(const Forest& f, py::handle row) {
+  In<float> holder;
+  const float* x = RowData(row, f.NFeatures(), holder, "row");
   if (f.NOutputs() == 1) {
     double p;
-    f.PredictRow(row.data(), &p);
+    f.PredictRow(x, &p);
     return py::float_(p);
   }
   Out<double> out(f.NOutputs());
-  f.PredictRow(row.data(), out.mutable_data());
+  f.PredictRow(x, out.mutable_data());
   return std::move(out);
+}
+
+void PredictOneInto(const Forest& f, py::handle row, py::handle out) {
+  In<float> holder;
+  const float* x = RowData(row, f.NFeatures(), holder, "row");
+  f.PredictRow(x, OutData(out, f.NOutputs()));
+}
+
+// A ForestSet plus the Python forests it points into (kept alive with it).
+struct PyForestSet {
+  std::unique_ptr<pyscore::ForestSet> set;
+  py::tuple forests;
+};
+
+std::unique_ptr<PyForestSet> MakeForestSet(const py::sequence& forests, const py::sequence& columns, int32_t n_inputs) {
+  if (py::len(columns) != py::len(forests)) throw std::invalid_argument("forest set: one column map per forest");
+  std::vector<const Forest*> ptrs;
+  std::vector<std::vector<int32_t>> cols;
+  for (size_t i = 0; i < py::len(forests); ++i) {
+    ptrs.push_back(forests[i].cast<const Forest*>());
+    if (columns[i].is_none()) {
+      cols.emplace_back();
+    } else {
+      const auto c = In<int32_t>::ensure(columns[i]);
+      if (!c || c.ndim() != 1) throw std::invalid_argument("forest set: columns[" + std::to_string(i) + "] must be 1-d ints");
+      cols.emplace_back(c.data(), c.data() + c.size());
+    }
+  }
+  auto out = std::make_unique<PyForestSet>();
+  out->set = std::make_unique<pyscore::ForestSet>(std::move(ptrs), cols, n_inputs);
+  out->forests = py::tuple(forests);
+  return out;
+}
+
+void SetPredictOne(const PyForestSet& s, py::handle row, py::handle out) {
+  In<float> holder;
+  const float* x = RowData(row, s.set->NInputs(), holder, "row");
+  s.set->PredictRow(x, OutData(out, s.set->NOutputs()));
+}
+
+void SetPredict(const PyForestSet& s, const In<float>& X, Out<double>& out) {
+  if (X.ndim() != 2 || X.shape(1) != s.set->NInputs()) {
+    throw std::invalid_argument("forest set: X must be 2-d with " + std::to_string(s.set->NInputs()) + " columns");
+  }
+  const py::ssize_t n = X.shape(0);
+  CheckOut(out, n, s.set->NOutputs(), "out");
+  const float* x = X.data();
+  double* o = out.mutable_data();
+  py::gil_scoped_release release;
+  s.set->Predict(x, n, o);
 }
 
 int Method(const std::string& method) {
@@ -175,9 +284,25 @@ void BindForest(py::module_& m) {
           py::arg("X"), py::arg("out").noconvert(), "Fill out (n, n_outputs) with raw margins.")
       .def("predict_one", &PredictOne, py::arg("row"),
            "One row: a float when the model has one output, else an array of n_outputs.")
+      .def("predict_one_into", &PredictOneInto, py::arg("row"), py::arg("out"),
+           "One row into out (float64, n_outputs values).")
       .def("contributions", &Contributions, py::arg("X"), py::arg("output"), py::arg("out").noconvert(),
            py::arg("method") = "saabas", "Fill out (n, n_features + 1) with per-feature contributions + bias.")
       .def("top_contributions", &TopContributions, py::arg("X"), py::arg("output"), py::arg("k"),
            py::arg("method"), py::arg("features").noconvert(), py::arg("values").noconvert(),
-           py::arg("bias").noconvert(), "The k largest contributions by magnitude per row.");
+           py::arg("bias").noconvert(), "The k largest contributions by magnitude per row.")
+      .def_static("set_simd_level", &Forest::SetSimdLevel, py::arg("level"),
+                  "Kernels of every forest: 0 portable scalar, 1 AVX-512 (CPU permitting).")
+      .def_static("simd_level", &Forest::SimdLevel)
+      .def_static("simd_supported", &Forest::SimdSupported);
+
+  py::class_<PyForestSet>(m, "ForestSet", "Several forests on one shared row (see pyscore.models.forest.ForestSet).")
+      .def(py::init(&MakeForestSet), py::arg("forests"), py::arg("columns"), py::arg("n_inputs"))
+      .def_property_readonly("n_inputs", [](const PyForestSet& s) { return s.set->NInputs(); })
+      .def_property_readonly("n_outputs", [](const PyForestSet& s) { return s.set->NOutputs(); })
+      .def_property_readonly("output_offsets", [](const PyForestSet& s) { return s.set->OutputOffsets(); })
+      .def("predict_one", &SetPredictOne, py::arg("row"), py::arg("out"),
+           "Fill out (n_outputs,) with every forest's scores of one row.")
+      .def("predict", &SetPredict, py::arg("X"), py::arg("out").noconvert(),
+           "Fill out (n, n_outputs) with every forest's scores.");
 }

@@ -2,6 +2,7 @@
 #include "pyscore/forest.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -44,10 +45,10 @@ float NormaliseThreshold(double d, bool strict) {
 }
 
 // Sortable keys: for floats a, b that are not NaN, a <= b iff Key(a) <= Key(b)
-// (-0 and +0 share key 0). A row is turned into 2F keys once: the first F
-// give NaN the smallest key (it goes left everywhere), the last F the largest
-// (it goes right everywhere); each node reads the half that sends NaN to its
-// default child. A step is then one integer load and one compare.
+// (-0 and +0 share key 0). A row is turned into one key per key slot: a
+// (feature, NaN direction) pair read by some node, where NaN gets the
+// smallest key (it goes left everywhere) or the largest (right everywhere).
+// A step is then one integer load and one compare.
 constexpr int32_t kNanLeft = std::numeric_limits<int32_t>::min();
 constexpr int32_t kNanRight = std::numeric_limits<int32_t>::max();
 
@@ -61,15 +62,6 @@ inline int32_t Key(float x) {
 // The key threshold of a normalised float threshold (NaN: never true).
 int32_t KeyThreshold(float t) { return std::isnan(t) ? kNanLeft : Key(t); }
 
-inline void RowKeys(const float* x, int64_t F, int32_t* keys) {
-  for (int64_t f = 0; f < F; ++f) {
-    const float v = x[f];
-    const int32_t k = Key(v);
-    const bool nan = v != v;
-    keys[f] = nan ? kNanLeft : k;
-    keys[F + f] = nan ? kNanRight : k;
-  }
-}
 
 template <int D>
 inline uint32_t LeafIndex(const Forest::CNode* nodes, const int32_t* keys) {
@@ -283,6 +275,7 @@ Forest::Forest(const ForestSpec& s)
     trees_.push_back(Tree{out, tree_depth, static_cast<int32_t>(begin), -1, -1});
   }
 
+  AssignKeySlots();
   // Complete layout for shallow trees, all padded to the same depth: a few
   // extra steps for the shallower trees cost less than breaking the runs of
   // equal-depth trees (and mispredicting the per-depth dispatch).
@@ -319,13 +312,33 @@ Forest::Forest(const ForestSpec& s)
         stack.push_back({it.node, 2 * it.pos + 2, it.level + 1});
         continue;
       }
-      const uint32_t half = default_left_[it.node] ? 0u : static_cast<uint32_t>(n_features_);
-      cn[it.pos] = CNode{KeyThreshold(nd.threshold), static_cast<uint32_t>(nd.feature) + half};
+      cn[it.pos] = CNode{knodes_[it.node].key_threshold, knodes_[it.node].key_index};
       stack.push_back({nd.left, 2 * it.pos + 1, it.level + 1});
       stack.push_back({nd.right, 2 * it.pos + 2, it.level + 1});
     }
   }
+  complete_depth_ = complete_depth;
   cleaves_f_.assign(cleaves_.begin(), cleaves_.end());
+  cthr_.resize(cnodes_.size());
+  ckey_.resize(cnodes_.size());
+  for (size_t i = 0; i < cnodes_.size(); ++i) {
+    cthr_[i] = cnodes_[i].key_threshold;
+    ckey_[i] = static_cast<int32_t>(cnodes_[i].key_index);
+  }
+  for (const Tree& tree : trees_) {
+    cbegin32_.push_back(static_cast<int32_t>(tree.cnode_begin));
+    lbegin32_.push_back(static_cast<int32_t>(tree.leaf_begin));
+  }
+  for (size_t t = 0; t + 16 <= trees_.size();) {
+    size_t j = t;
+    while (j < t + 16 && trees_[j].cnode_begin >= 0) ++j;
+    if (j == t + 16) {
+      runs16_.push_back(static_cast<int64_t>(t));
+      t += 16;
+    } else {
+      t = j + 1;
+    }
+  }
   // Runs of four consecutive complete trees of equal depth (single-row path).
   for (size_t t = 0; t + 4 <= trees_.size();) {
     bool same = true;
@@ -343,14 +356,58 @@ int64_t Forest::NCompleteTrees() const {
   return std::count_if(trees_.begin(), trees_.end(), [](const Tree& t) { return t.cnode_begin >= 0; });
 }
 
-inline double Forest::TreeValue(const Tree& t, const float* x, const int32_t* keys) const {
+// One key slot per (feature, NaN direction) that some node tests, in feature
+// order (the row is then read front to back); knodes_ mirrors nodes_ on keys.
+void Forest::AssignKeySlots() {
+  std::vector<int32_t> slot(2 * static_cast<size_t>(n_features_), -1);
+  for (size_t g = 0; g < nodes_.size(); ++g) {
+    if (nodes_[g].feature >= 0) slot[2 * nodes_[g].feature + (default_left_[g] ? 0 : 1)] = 0;
+  }
+  for (size_t j = 0; j < slot.size(); ++j) {
+    if (slot[j] < 0) continue;
+    slot[j] = static_cast<int32_t>(key_feature_.size());
+    key_feature_.push_back(static_cast<int32_t>(j / 2));
+    key_nan_.push_back(j % 2 == 0 ? kNanLeft : kNanRight);
+  }
+  knodes_.resize(nodes_.size());
+  for (size_t g = 0; g < nodes_.size(); ++g) {
+    const Node& nd = nodes_[g];
+    if (nd.feature < 0) {
+      knodes_[g] = KNode{kNanLeft, 0u, -1, -1};
+      continue;
+    }
+    const int32_t u = slot[2 * nd.feature + (default_left_[g] ? 0 : 1)];
+    knodes_[g] = KNode{KeyThreshold(nd.threshold), static_cast<uint32_t>(u), nd.left, nd.right};
+  }
+}
+
+void Forest::RowKeys(const float* x, const int32_t* key_feature, int32_t* keys) const {
+  const int64_t U = NKeys();
+  const int32_t* nan_key = key_nan_.data();
+  for (int64_t u = 0; u < U; ++u) {
+    const float v = x[key_feature[u]];
+    keys[u] = v != v ? nan_key[u] : Key(v);
+  }
+}
+
+double Forest::TreeValue(const Tree& t, const int32_t* keys) const {
   if (t.cnode_begin >= 0) return cleaves_[t.leaf_begin + CompleteLeaf(t.depth, cnodes_.data() + t.cnode_begin, keys)];
-  return DeepTreeValue(t, x);
+  return DeepTreeValue(t, keys, 1);
+}
+
+double Forest::DeepTreeValue(const Tree& t, const int32_t* keys, int64_t key_stride) const {
+  int32_t i = t.root;
+  while (knodes_[i].left >= 0) {
+    const KNode& nd = knodes_[i];
+    i = keys[nd.key_index * key_stride] <= nd.key_threshold ? nd.left : nd.right;
+  }
+  return leaf_value_[i];
 }
 
 template <typename Acc>
-void Forest::PredictMarginImpl(const float* X, int64_t n, double* out) const {
-  const int64_t F = n_features_, K = n_outputs_, stride = 2 * F;
+void Forest::PredictMarginImpl(const float* X, int64_t n, int64_t x_stride, const int32_t* key_feature,
+                               double* out, int64_t out_stride) const {
+  const int64_t K = n_outputs_, stride = std::max<int64_t>(NKeys(), 1);
   const Acc* leaves = nullptr;
   if constexpr (std::is_same_v<Acc, float>) {
     leaves = cleaves_f_.data();
@@ -364,9 +421,8 @@ void Forest::PredictMarginImpl(const float* X, int64_t n, double* out) const {
   std::vector<int32_t> keys(block * stride);
   for (int64_t row0 = 0; row0 < n; row0 += block) {
     const int64_t rows = std::min(block, n - row0);
-    const float* Xb = X + row0 * F;
     for (int64_t r = 0; r < rows; ++r) {
-      RowKeys(Xb + r * F, F, keys.data() + r * stride);
+      RowKeys(X + (row0 + r) * x_stride, key_feature, keys.data() + r * stride);
       for (int64_t k = 0; k < K; ++k) acc[r * K + k] = static_cast<Acc>(base_score_[k]);
     }
     for (size_t ti = 0; ti < trees_.size(); ++ti) {
@@ -376,23 +432,25 @@ void Forest::PredictMarginImpl(const float* X, int64_t n, double* out) const {
         kernels[ti](cnodes_.data() + t.cnode_begin, leaves + t.leaf_begin, keys.data(), stride, rows, a, K);
         continue;
       }
-      for (int64_t r = 0; r < rows; ++r) a[r * K] += static_cast<Acc>(DeepTreeValue(t, Xb + r * F));
+      for (int64_t r = 0; r < rows; ++r) a[r * K] += static_cast<Acc>(DeepTreeValue(t, keys.data() + r * stride, 1));
     }
-    for (int64_t j = 0; j < rows * K; ++j) out[row0 * K + j] = static_cast<double>(acc[j]);
+    for (int64_t r = 0; r < rows; ++r) {
+      for (int64_t k = 0; k < K; ++k) out[(row0 + r) * out_stride + k] = static_cast<double>(acc[r * K + k]);
+    }
   }
 }
 
 template <typename Acc>
-void Forest::PredictRowImpl(const float* x, double* out) const {
-  const int64_t F = n_features_, K = n_outputs_;
+void Forest::PredictRowImpl(const float* x, const int32_t* key_feature, double* out) const {
+  const int64_t U = NKeys(), K = n_outputs_;
   int32_t stack_keys[512];
   std::vector<int32_t> heap_keys;
   int32_t* keys = stack_keys;
-  if (2 * F > 512) {
-    heap_keys.resize(2 * F);
+  if (U > 512) {
+    heap_keys.resize(U);
     keys = heap_keys.data();
   }
-  RowKeys(x, F, keys);
+  RowKeys(x, key_feature, keys);
   Acc acc1 = static_cast<Acc>(base_score_[0]);
   std::vector<Acc> accK;
   Acc* acc = &acc1;
@@ -407,21 +465,15 @@ void Forest::PredictRowImpl(const float* x, double* out) const {
   const CNode* group[4];
   uint32_t leaf[4];
   for (const int64_t first : quads_) {
-    for (; ti < first; ++ti) acc[trees_[ti].output] += static_cast<Acc>(TreeValue(trees_[ti], x, keys));
+    for (; ti < first; ++ti) acc[trees_[ti].output] += static_cast<Acc>(TreeValue(trees_[ti], keys));
     for (int j = 0; j < 4; ++j) group[j] = cnodes_.data() + trees_[ti + j].cnode_begin;
     CompleteLeaf4(trees_[ti].depth, group, keys, leaf);
     for (int j = 0; j < 4; ++j, ++ti) {
       acc[trees_[ti].output] += static_cast<Acc>(cleaves_[trees_[ti].leaf_begin + leaf[j]]);
     }
   }
-  for (; ti < n_trees; ++ti) acc[trees_[ti].output] += static_cast<Acc>(TreeValue(trees_[ti], x, keys));
+  for (; ti < n_trees; ++ti) acc[trees_[ti].output] += static_cast<Acc>(TreeValue(trees_[ti], keys));
   for (int64_t k = 0; k < K; ++k) out[k] = static_cast<double>(acc[k]);
-}
-
-double Forest::DeepTreeValue(const Tree& t, const float* x) const {
-  int32_t i = t.root;
-  while (nodes_[i].feature >= 0) i = GoesLeft(i, x[nodes_[i].feature]) ? nodes_[i].left : nodes_[i].right;
-  return leaf_value_[i];
 }
 
 void Forest::PostProcess(double* row) const {
@@ -435,29 +487,65 @@ void Forest::PostProcess(double* row) const {
   }
 }
 
-void Forest::PredictMargin(const float* X, int64_t n, double* out) const {
-  if (float32_sum_) {
-    PredictMarginImpl<float>(X, n, out);
-  } else {
-    PredictMarginImpl<double>(X, n, out);
+namespace {
+std::atomic<int> g_simd_level{-1};  // -1: not chosen yet
+}  // namespace
+
+bool Forest::SimdSupported() {
+  static const bool supported = ForestAvx512::Supported();
+  return supported;
+}
+
+void Forest::SetSimdLevel(int level) {
+  PYSCORE_ARG_CHECK(level == 0 || level == 1, "forest: simd level must be 0 (scalar) or 1 (AVX-512)");
+  PYSCORE_ARG_CHECK(level == 0 || SimdSupported(), "forest: this CPU has no AVX-512");
+  g_simd_level.store(level);
+}
+
+int Forest::SimdLevel() {
+  int level = g_simd_level.load(std::memory_order_relaxed);
+  if (level < 0) {
+    level = SimdSupported() ? 1 : 0;
+    g_simd_level.store(level);
   }
+  return level;
 }
 
-void Forest::Predict(const float* X, int64_t n, double* out) const {
-  PredictMargin(X, n, out);
-  if (post_ == PostTransform::kIdentity) return;
-  for (int64_t r = 0; r < n; ++r) PostProcess(out + r * n_outputs_);
-}
-
-void Forest::PredictRow(const float* x, double* out) const {
-  if (float32_sum_) {
-    PredictRowImpl<float>(x, out);
+void Forest::PredictMapped(const float* X, int64_t n, int64_t x_stride, const int32_t* key_feature, double* out,
+                           int64_t out_stride, bool post) const {
+  // The kernels gather from 64 input rows with 32-bit offsets.
+  const bool simd = SimdLevel() == 1 && ForestAvx512::Usable(*this) && x_stride * 64 < (int64_t{1} << 31);
+  if (simd) {
+    ForestAvx512::PredictMargin(*this, X, n, x_stride, key_feature, out, out_stride);
+  } else if (float32_sum_) {
+    PredictMarginImpl<float>(X, n, x_stride, key_feature, out, out_stride);
   } else {
-    PredictRowImpl<double>(x, out);
+    PredictMarginImpl<double>(X, n, x_stride, key_feature, out, out_stride);
+  }
+  if (!post || post_ == PostTransform::kIdentity) return;
+  for (int64_t r = 0; r < n; ++r) PostProcess(out + r * out_stride);
+}
+
+void Forest::PredictRowMapped(const float* x, const int32_t* key_feature, double* out) const {
+  if (SimdLevel() == 1 && ForestAvx512::Usable(*this)) {
+    ForestAvx512::PredictRow(*this, x, key_feature, out);
+  } else if (float32_sum_) {
+    PredictRowImpl<float>(x, key_feature, out);
+  } else {
+    PredictRowImpl<double>(x, key_feature, out);
   }
   PostProcess(out);
 }
 
+void Forest::PredictMargin(const float* X, int64_t n, double* out) const {
+  PredictMapped(X, n, n_features_, key_feature_.data(), out, n_outputs_, false);
+}
+
+void Forest::Predict(const float* X, int64_t n, double* out) const {
+  PredictMapped(X, n, n_features_, key_feature_.data(), out, n_outputs_, true);
+}
+
+void Forest::PredictRow(const float* x, double* out) const { PredictRowMapped(x, key_feature_.data(), out); }
 int32_t Forest::PickOutput(const double* margin, int32_t output) const {
   if (output >= 0) return output;
   return static_cast<int32_t>(std::max_element(margin, margin + n_outputs_) - margin);
@@ -580,7 +668,7 @@ void Forest::Contributions(const float* X, int64_t n, int32_t output, double* ou
     const float* x = X + r * n_features_;
     int32_t k = output;
     if (k < 0) {
-      PredictRowImpl<double>(x, margin.data());
+      PredictRowImpl<double>(x, key_feature_.data(), margin.data());
       k = PickOutput(margin.data(), output);
     }
     SaabasRow(x, k, out + r * (n_features_ + 1));
@@ -595,7 +683,7 @@ void Forest::ShapContributions(const float* X, int64_t n, int32_t output, double
     const float* x = X + r * n_features_;
     int32_t k = output;
     if (k < 0) {
-      PredictRowImpl<double>(x, margin.data());
+      PredictRowImpl<double>(x, key_feature_.data(), margin.data());
       k = PickOutput(margin.data(), output);
     }
     ShapRow(x, k, out + r * (n_features_ + 1), scratch);
@@ -615,7 +703,7 @@ void Forest::TopContributions(const float* X, int64_t n, int32_t output, int32_t
     const float* x = X + r * n_features_;
     int32_t o = output;
     if (o < 0) {
-      PredictRowImpl<double>(x, margin.data());
+      PredictRowImpl<double>(x, key_feature_.data(), margin.data());
       o = PickOutput(margin.data(), output);
     }
     if (method == 0) {
@@ -634,6 +722,43 @@ void Forest::TopContributions(const float* X, int64_t n, int32_t output, int32_t
       values[r * kk + j] = row[order[j]];
     }
     bias[r] = row[n_features_];
+  }
+}
+
+ForestSet::ForestSet(std::vector<const Forest*> forests, const std::vector<std::vector<int32_t>>& columns,
+                     int32_t n_inputs)
+    : forests_(std::move(forests)), n_inputs_(n_inputs) {
+  PYSCORE_ARG_CHECK(!forests_.empty(), "forest set: needs at least one forest");
+  PYSCORE_ARG_CHECK(columns.size() == forests_.size(), "forest set: one column map per forest");
+  PYSCORE_ARG_CHECK(n_inputs > 0, "forest set: n_inputs must be positive");
+  offsets_.push_back(0);
+  for (size_t i = 0; i < forests_.size(); ++i) {
+    const Forest* f = forests_[i];
+    PYSCORE_ARG_CHECK(f != nullptr, "forest set: null forest");
+    const std::vector<int32_t>& cols = columns[i];
+    const std::string which = "forest set: forest " + std::to_string(i);
+    PYSCORE_ARG_CHECK(cols.empty() || static_cast<int64_t>(cols.size()) == f->NFeatures(),
+                      which + ": column map must have one entry per feature (" + std::to_string(f->NFeatures()) + ")");
+    PYSCORE_ARG_CHECK(!cols.empty() || f->NFeatures() <= n_inputs, which + ": has more features than the row");
+    for (const int32_t c : cols) {
+      PYSCORE_ARG_CHECK(c >= 0 && c < n_inputs, which + ": column " + std::to_string(c) + " not in [0, n_inputs)");
+    }
+    std::vector<int32_t> kf = f->KeyFeatures();
+    if (!cols.empty()) {
+      for (int32_t& j : kf) j = cols[j];
+    }
+    key_feature_.push_back(std::move(kf));
+    offsets_.push_back(offsets_.back() + f->NOutputs());
+  }
+}
+
+void ForestSet::PredictRow(const float* x, double* out) const {
+  for (size_t i = 0; i < forests_.size(); ++i) forests_[i]->PredictRowMapped(x, key_feature_[i].data(), out + offsets_[i]);
+}
+
+void ForestSet::Predict(const float* X, int64_t n, double* out) const {
+  for (size_t i = 0; i < forests_.size(); ++i) {
+    forests_[i]->PredictMapped(X, n, n_inputs_, key_feature_[i].data(), out + offsets_[i], NOutputs(), true);
   }
 }
 

@@ -8,14 +8,22 @@
 //    inputs: `x <= d` (d a double) holds iff x <= the largest float <= d, and
 //    `x < d` iff x <= the largest float < d; `>=` / `>` swap the children;
 //  - NaN goes to the node's default child (Treelite semantics);
-//  - trees of depth <= kMaxCompleteDepth are stored complete (2^depth - 1
-//    nodes of 8 bytes, children of i at 2i+1 / 2i+2, missing subtrees padded
-//    with copies of the leaf), so that traversal is a fixed number of
-//    branch-free steps that interleave over a block of rows (batch) or over
-//    four trees (one row); a step compares integers: each row is first turned
-//    into order-preserving integer keys, twice (NaN smallest / NaN largest),
-//    and each node reads the copy that sends NaN to its default child;
-//  - deeper trees keep a pointer layout of 16-byte nodes.
+//  - every step compares integers: a row is first turned into
+//    order-preserving integer keys, one per key slot, where a slot is a
+//    (feature, NaN direction) pair that some node of the forest tests (NaN
+//    gets the smallest or the largest key, so it goes to the node's default
+//    child); features no node reads cost nothing, and a forest set maps the
+//    slots of several forests onto one shared input row;
+//  - trees of depth <= kMaxCompleteDepth are stored complete, all padded to
+//    the forest's complete depth (2^depth - 1 nodes of 8 bytes, children of i
+//    at 2i+1 / 2i+2, missing subtrees padded with copies of the leaf), so
+//    that traversal is a fixed number of branch-free steps that interleave
+//    over a block of rows (batch) or over four trees (one row). Where the CPU
+//    has AVX-512 (checked at run time, forest_avx512.cpp), a batch walks 16
+//    rows per vector (the upper levels' nodes come from registers by permute,
+//    keys by gather) and one row walks 16 trees per vector; the portable
+//    scalar path gives identical results;
+//  - deeper trees keep a pointer layout of 16-byte nodes, also on keys.
 // Margins accumulate in float64 (scikit-learn, LightGBM) or, when the source
 // does so (XGBoost), in float32, in tree order starting from the base score,
 // so that results match the source library bit for bit or nearly.
@@ -77,6 +85,22 @@ class Forest {
   void Predict(const float* X, int64_t n, double* out) const;  // margin + post-transform
   void PredictRow(const float* x, double* out) const;          // one row, no blocking
 
+  // The same on rows of any width: key slot u reads x[key_feature[u]] (a
+  // slot map, NKeys() entries: KeyFeatures() itself, or a forest set's map
+  // into a wider row); row r starts at X + r * x_stride, its outputs at
+  // out + r * out_stride. post: apply the post-transform.
+  void PredictMapped(const float* X, int64_t n, int64_t x_stride, const int32_t* key_feature, double* out,
+                     int64_t out_stride, bool post) const;
+  void PredictRowMapped(const float* x, const int32_t* key_feature, double* out) const;  // post-transformed
+  int32_t NKeys() const { return static_cast<int32_t>(key_feature_.size()); }
+  const std::vector<int32_t>& KeyFeatures() const { return key_feature_; }
+
+  // Which kernels run: 0 portable scalar, 1 AVX-512 when the CPU has it
+  // (the default). Process-wide; lets tests compare both paths.
+  static void SetSimdLevel(int level);
+  static int SimdLevel();      // the level in effect
+  static bool SimdSupported();  // the CPU can run the AVX-512 kernels
+
   // Saabas path attribution for output `output` (or each row's arg-max class
   // when output < 0): out (n, NFeatures() + 1), the last column is the bias
   // (base score + expected value of every tree); each row sums to the margin.
@@ -97,10 +121,18 @@ class Forest {
   };
   // Complete layout, 8 bytes: go left iff keys[key_index] <= key_threshold,
   // where keys are the row's sortable integer keys (forest.cpp: RowKeys) and
-  // key_index = feature, or feature + n_features when NaN goes right.
+  // key_index is the node's key slot.
   struct CNode {
     int32_t key_threshold;
     uint32_t key_index;
+  };
+  // Pointer layout on keys: go to left iff keys[key_index] <= key_threshold;
+  // left < 0 marks a leaf whose value is leaf_value_[this node].
+  struct KNode {
+    int32_t key_threshold;
+    uint32_t key_index;
+    int32_t left;
+    int32_t right;
   };
   // One element of a TreeSHAP path.
   struct PathElement {
@@ -119,12 +151,18 @@ class Forest {
     int64_t leaf_begin;    // complete layout: first leaf in cleaves_
   };
 
+  friend struct ForestAvx512;  // forest_avx512.cpp
+
   template <typename Acc>
-  void PredictMarginImpl(const float* X, int64_t n, double* out) const;
+  void PredictMarginImpl(const float* X, int64_t n, int64_t x_stride, const int32_t* key_feature, double* out,
+                         int64_t out_stride) const;
   template <typename Acc>
-  void PredictRowImpl(const float* x, double* out) const;
-  double DeepTreeValue(const Tree& t, const float* x) const;  // pointer-layout walk
-  double TreeValue(const Tree& t, const float* x, const int32_t* keys) const;
+  void PredictRowImpl(const float* x, const int32_t* key_feature, double* out) const;
+  void AssignKeySlots();
+  void RowKeys(const float* x, const int32_t* key_feature, int32_t* keys) const;
+  // Pointer-layout walk on keys: keys of slot u at keys[u * key_stride].
+  double DeepTreeValue(const Tree& t, const int32_t* keys, int64_t key_stride) const;
+  double TreeValue(const Tree& t, const int32_t* keys) const;
   void PostProcess(double* row) const;
   int32_t PickOutput(const double* margin, int32_t output) const;
   void SaabasRow(const float* x, int32_t output, double* out) const;
@@ -153,6 +191,51 @@ class Forest {
   std::vector<double> cleaves_;
   std::vector<float> cleaves_f_;   // the same leaves as float32, for float32_sum
   std::vector<int64_t> quads_;     // first tree of each run of 4 equal-depth complete trees
+  int32_t complete_depth_ = 0;     // depth of every complete tree's layout (0: none)
+  std::vector<int32_t> key_feature_;  // per key slot: the feature it reads
+  std::vector<int32_t> key_nan_;      // per key slot: the key of NaN (smallest or largest)
+  std::vector<KNode> knodes_;         // pointer layout on keys, parallel to nodes_
+  // Structure of arrays of cnodes_ (SIMD kernels): thresholds and key slots.
+  std::vector<int32_t> cthr_;
+  std::vector<int32_t> ckey_;
+  std::vector<int64_t> runs16_;  // first tree of each run of 16 consecutive complete trees
+  std::vector<int32_t> cbegin32_;  // per tree: cnode_begin (-1: not complete), for gathers
+  std::vector<int32_t> lbegin32_;  // per tree: leaf_begin
+};
+
+// The AVX-512 kernels (forest_avx512.cpp; compiled for that target only
+// inside, so the library runs on any x86-64 and elsewhere reports
+// Supported() == false).
+struct ForestAvx512 {
+  static bool Supported();
+  static bool Usable(const Forest& f);  // the forest's layout fits the kernels
+  static void PredictMargin(const Forest& f, const float* X, int64_t n, int64_t x_stride,
+                            const int32_t* key_feature, double* out, int64_t out_stride);
+  static void PredictRow(const Forest& f, const float* x, const int32_t* key_feature, double* out);  // margin
+};
+
+// Several forests on one shared input row (the engine's detectors, one call
+// per message): forest i reads its feature j from column columns[i][j] of
+// the row (an empty columns[i] means columns 0..n_features-1) and fills
+// out[OutputOffsets()[i] : OutputOffsets()[i + 1]] with post-transformed
+// scores. The forests must outlive the set.
+class ForestSet {
+ public:
+  ForestSet(std::vector<const Forest*> forests, const std::vector<std::vector<int32_t>>& columns, int32_t n_inputs);
+
+  int32_t NInputs() const { return n_inputs_; }
+  int32_t NOutputs() const { return offsets_.back(); }
+  int64_t Size() const { return static_cast<int64_t>(forests_.size()); }
+  const std::vector<int32_t>& OutputOffsets() const { return offsets_; }
+
+  void PredictRow(const float* x, double* out) const;             // x: NInputs(); out: NOutputs()
+  void Predict(const float* X, int64_t n, double* out) const;     // X (n, NInputs()); out (n, NOutputs())
+
+ private:
+  std::vector<const Forest*> forests_;
+  std::vector<std::vector<int32_t>> key_feature_;  // per forest: key slot -> column of the shared row
+  std::vector<int32_t> offsets_;
+  int32_t n_inputs_;
 };
 
 }  // namespace pyscore
