@@ -327,17 +327,18 @@ _RCV_DATE = re.compile(
     r"(?:[A-Za-z]{3},\s*)?\d{1,2}\s+[A-Za-z]{3}\s+\d{2,4}\s+\d{1,2}:\d\d(?::\d\d)?(?:\.\d+)?(?:\s*[+-]\d{4}|\s+[A-Z]{1,5}\b)?"
 )
 _FRACTION = re.compile(r"(\d:\d\d)\.\d+")
-_IPV4 = re.compile(r"(?<![\d.])(\d{1,3}(?:\.\d{1,3}){3})(?![\d.])")
+# (?<![\d.]) written after the first digit, so that the pattern starts with \d and the
+# engine skips to digits at C speed instead of trying the look-behind at every character.
+_IPV4 = re.compile(r"(\d(?<![\d.]\d)\d{0,2}(?:\.\d{1,3}){3})(?![\d.])")
 _HOST_STRIP = "()[];<>,"
 _COMMENT = re.compile(r"\([^()]*\)")
 
 
 def _word_after(words: list[str], keyword: str) -> tuple[int, str]:
     """(index of ``keyword`` among the words, the word after it), or (-1, "")."""
-    try:
-        i = words.index(keyword)
-    except ValueError:
+    if keyword not in words:  # cheaper than the ValueError of a failed index()
         return -1, ""
+    i = words.index(keyword)
     return i, words[i + 1].strip(_HOST_STRIP) if i + 1 < len(words) else ""
 
 

@@ -99,3 +99,14 @@ def test_href_cleaning_shortcut(href):
     # render() runs the white-space removal only when " " is present or the text is not printable.
     if " " not in href and href.isprintable():
         assert mime_html._URL_SPACE.sub("", href) == href
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from(["1", "12", "123", "1234", ".", "..", "a", " ", "[", "]", "("]), max_size=25).map("".join))
+def test_ipv4_pattern_matches_the_look_behind_first_form(text):
+    from pyscore import mime_headers
+
+    plain = re.compile(r"(?<![\d.])(\d{1,3}(?:\.\d{1,3}){3})(?![\d.])")
+    for pos in (0, 1, 3):
+        fast, slow = mime_headers._IPV4.search(text, pos), plain.search(text, pos)
+        assert (fast and (fast.span(), fast.group(1))) == (slow and (slow.span(), slow.group(1)))
