@@ -1071,17 +1071,18 @@ def _auth(res_off, res_data, pass_col, dom_off, dom_data, sender_off, sender_dat
 
 
 @njit(cache=True)
-def _reply_prefix(data, a, b, words):
-    """Index of the word in words that the subject starts with, followed by ':' (-1: none)."""
+def _reply_prefix(data, a, b, w_off, w_data):
+    """Index of the word (packed: w_data[w_off[w]:w_off[w + 1]]) that the subject starts
+    with, followed by ':' (-1: none)."""
     while a < b and (data[a] == 32 or data[a] == 9):
         a += 1
-    for w in range(len(words)):
-        word = words[w]
-        n = word.shape[0]
+    for w in range(w_off.shape[0] - 1):
+        s = w_off[w]
+        n = w_off[w + 1] - s
         if b - a > n and data[a + n] == 58:
             ok = True
             for k in range(n):
-                if lower(data[a + k]) != word[k]:
+                if lower(data[a + k]) != w_data[s + k]:
                     ok = False
                     break
             if ok:
@@ -1135,7 +1136,7 @@ def header_kernel(sender_root_off, sender_root_data, sender_email_off, sender_em
                   mailer_off, mailer_data, m_class, m_table, m_out, m_link, m_next, m_len, m_label, n_mailer,
                   lid_off, lunsub_off, lpost_off, prec_off, prec_data,
                   f_off, fname_off, fname_data, fval_off, fval_data, name_keys, name_codes,
-                  irt_off, ref_off, subj_off, subj_data, reply_words, fwd_words,
+                  irt_off, ref_off, subj_off, subj_data, reply_off, reply_data, fwd_off, fwd_data,
                   to_off, to_em_off, to_em_data, cc_off, cc_em_off, cc_em_data, bcc_off, defect_off,
                   tld_keys, words, out):
     """Fills the headers block; column order is headers.SIGNALS."""
@@ -1275,9 +1276,9 @@ def header_kernel(sender_root_off, sender_root_data, sender_email_off, sender_em
         out[m, c + 8] = 1.0 if has_irt else 0.0
         out[m, c + 9] = n_ref
         sa, sb = subj_off[m], subj_off[m + 1]
-        is_reply = _reply_prefix(subj_data, sa, sb, reply_words) >= 0
+        is_reply = _reply_prefix(subj_data, sa, sb, reply_off, reply_data) >= 0
         out[m, c + 10] = 1.0 if is_reply else 0.0
-        out[m, c + 11] = 1.0 if _reply_prefix(subj_data, sa, sb, fwd_words) >= 0 else 0.0
+        out[m, c + 11] = 1.0 if _reply_prefix(subj_data, sa, sb, fwd_off, fwd_data) >= 0 else 0.0
         out[m, c + 12] = 1.0 if (is_reply and not has_irt and n_ref == 0) else 0.0
         # recipients
         n_to = to_off[m + 1] - to_off[m]
@@ -1603,3 +1604,197 @@ def skeletons(off, data, fold):
     offsets = np.zeros(n + 1, dtype=np.int64)
     np.cumsum([len(p) for p in parts], out=offsets[1:])
     return offsets, np.frombuffer(b"".join(parts), dtype=np.uint8).copy()
+
+
+# ---------------------------------------------------------------- one call for every group
+#
+# signals_kernel fills the blocks of all five groups in one call: a Numba call unboxes
+# each array argument (~0.1 us apiece), and the five kernels together take ~230, so the
+# batch comes as a PackedBatch (one text buffer, flat offsets) and the tables as a few
+# blobs, one per dtype, cut into parts by a directory. The names below fix the order
+# of the parts; signals/fused.py builds the blobs and the column maps by these names.
+
+STR_COLS = (
+    "subject.subject", "body.text", "body.html.display_text", "body.html.raw",
+    "body.links[].href_url.url", "body.links[].href_url.original", "body.links[].href_url.scheme",
+    "body.links[].href_url.domain.domain", "body.links[].href_url.domain.root_domain",
+    "body.links[].href_url.domain.punycode", "body.links[].href_url.path", "body.links[].href_url.query",
+    "body.links[].display_text", "body.links[].source",
+    "attachments[].file_name", "attachments[].file_extension", "attachments[].file_type",
+    "attachments.archive_members[].value",
+    "sender.email.domain.domain", "sender.email.domain.root_domain", "sender.email.domain.tld",
+    "sender.email.email", "sender.email.local_part", "sender.display_name",
+    "headers.auth_summary.spf.result", "headers.auth_summary.spf.domain",
+    "headers.auth_summary.dkim.result", "headers.auth_summary.dkim.domain",
+    "headers.auth_summary.dmarc.result", "headers.auth_summary.dmarc.domain",
+    "headers.reply_to[].email.domain.domain", "headers.reply_to[].email.domain.root_domain",
+    "headers.return_path.domain.domain", "headers.return_path.domain.root_domain", "headers.sender.email.email",
+    "headers.message_id", "headers.date_raw", "headers.mailer", "headers.list.id", "headers.list.unsubscribe",
+    "headers.list.post", "headers.list.precedence", "headers.fields[].name", "headers.fields[].value",
+    "headers.in_reply_to", "recipients.to[].email.email", "recipients.cc[].email.email",
+)
+(S_SUBJ, S_TEXT, S_HTEXT, S_HTML,
+ S_L_URL, S_L_ORIG, S_L_SCHEME, S_L_DOM, S_L_ROOT, S_L_PUNY, S_L_PATH, S_L_QUERY, S_L_DISP, S_L_SRC,
+ S_A_NAME, S_A_EXT, S_A_TYPE, S_A_MEMBER,
+ S_DOM, S_ROOT, S_TLD, S_EMAIL, S_LOCAL, S_DISP,
+ S_SPF, S_SPF_DOM, S_DKIM, S_DKIM_DOM, S_DMARC, S_DMARC_DOM,
+ S_RT_DOM, S_RT_ROOT, S_RP_DOM, S_RP_ROOT, S_SENDER_HDR,
+ S_MSGID, S_DATE_RAW, S_MAILER, S_LIST_ID, S_LIST_UNSUB, S_LIST_POST, S_PREC, S_F_NAME, S_F_VALUE,
+ S_IRT, S_TO_EMAIL, S_CC_EMAIL) = range(len(STR_COLS))
+
+NUM_COLS = (
+    "attachments[].size", "attachments[].encrypted", "attachments[].archive_member_count",
+    "headers.auth_summary.spf.pass", "headers.auth_summary.dkim.pass", "headers.auth_summary.dmarc.pass",
+    "headers.date", "headers.hops[].time",
+)
+N_A_SIZE, N_A_ENC, N_A_MEMBERS, N_SPF, N_DKIM, N_DMARC, N_DATE, N_HOP_TIME = range(len(NUM_COLS))
+
+GROUPS = ("body.links", "attachments", "attachments.archive_members", "headers.reply_to", "headers.hops",
+          "headers.fields", "headers.references", "recipients.to", "recipients.cc", "recipients.bcc", "defects")
+G_LINKS, G_ATT, G_MEMBERS, G_RT, G_HOPS, G_FIELDS, G_REFS, G_TO, G_CC, G_BCC, G_DEFECTS = range(len(GROUPS))
+
+U8_PARTS = ("flags", "p_class", "h_class", "m_class", "w_class", "b_class", "link_risky", "att_risky",
+            "has_own", "has_vips", "has_finance", "brand_key_data", "own_label_data", "vip_key_data",
+            "brand_skel_data", "own_skel_data", "link_words", "header_words", "reply", "forward")
+(U8_FLAGS, U8_P_CLASS, U8_H_CLASS, U8_M_CLASS, U8_W_CLASS, U8_B_CLASS, U8_LINK_RISKY, U8_ATT_RISKY,
+ U8_HAS_OWN, U8_HAS_VIPS, U8_HAS_FIN, U8_BRAND_KEY, U8_OWN_LABEL, U8_VIP_KEY, U8_BSK, U8_OSK,
+ U8_LINK_WORDS, U8_HDR_WORDS, U8_REPLY, U8_FWD) = range(len(U8_PARTS))
+
+# Automaton vectors: 5 per automaton (out_pat, dict_link, next_out, pat_len, pat_label).
+AUTOMATA = ("p", "h", "m", "w", "b")  # phrases, html, mailers, url words, brands
+I32_PARTS = (*(f"{a}_{v}" for a in AUTOMATA for v in ("out", "link", "next", "len", "label")),
+             "link_ext_values", "att_ext_values", "att_type_values", "header_name_codes")
+I32_P, I32_H, I32_M, I32_W, I32_B = (5 * i for i in range(len(AUTOMATA)))
+I32_LINK_EXT, I32_ATT_EXT, I32_ATT_TYPE, I32_HDR_CODES = range(5 * len(AUTOMATA), len(I32_PARTS))
+
+I64_PARTS = ("params", "own_tenant_off", "own_label_off", "brand_key_off", "vip_tenant_off", "vip_key_off",
+             "brand_skel_off", "own_skel_off", "link_words_off", "header_words_off", "reply_off", "forward_off")
+(I64_PARAMS, I64_OWN_TENANT, I64_OWN_LABEL, I64_BRAND_KEY, I64_VIP_TENANT, I64_VIP_KEY, I64_BSK, I64_OSK,
+ I64_LINK_WORDS, I64_HDR_WORDS, I64_REPLY, I64_FWD) = range(len(I64_PARTS))
+
+U64_PARTS = ("tld", "free_mail", "free_mail_x", "suspicious_tlds", "suspicious_tlds_x", "shorteners",
+             "shorteners_x", "free_hosting", "free_hosting_x", "file_sharing", "file_sharing_x", "legit",
+             "own", "vip_address", "finance", "link_ext_keys", "att_ext_keys", "att_type_keys", "att_compat",
+             "header_name_keys")
+(U64_TLD, U64_FREE, U64_FREE_X, U64_STLD, U64_STLD_X, U64_SHORT, U64_SHORT_X, U64_HOST, U64_HOST_X,
+ U64_SHARE, U64_SHARE_X, U64_LEGIT, U64_OWN, U64_VIP_ADDR, U64_FIN, U64_LINK_EXT, U64_ATT_EXT, U64_ATT_TYPE,
+ U64_ATT_COMPAT, U64_HDR_NAMES) = range(len(U64_PARTS))
+
+PARAMS = ("text_cap", "html_cap", "n_families", "n_html", "callback", "n_mailer", "n_categories",
+          "pdf_category", "archive_category", "tiny_pdf", "distance_cap")
+(P_TEXT_CAP, P_HTML_CAP, P_N_FAM, P_N_HTML, P_CALLBACK, P_N_MAILER, P_N_CAT, P_PDF, P_ARCHIVE, P_TINY_PDF,
+ P_DIST_CAP) = range(len(PARAMS))
+GROUP_ORDER = ("content", "links", "attachments", "headers", "identity")
+
+
+@njit(cache=True, inline="always")
+def _part(blob, d, k):
+    return blob[d[k]:d[k + 1]]
+
+
+@njit(cache=True, inline="always")
+def _word(off, data, k):
+    return data[off[k]:off[k + 1]]
+
+
+@njit(cache=True)
+def signals_kernel(text, off, s_start, s_idx, nums, n_start, n_idx, g_off, g_idx, tenant_of,
+                   u8, u8_dir, i32, i32_dir, i64, i64_dir, u64, u64_dir, fold,
+                   p_table, h_table, m_table, w_table, b_table, brand_enabled, blocks, buf, out):
+    """Fill out[:, blocks[2g]:blocks[2g] + blocks[2g + 1]] with group g of GROUP_ORDER (skipped
+    when blocks[2g] < 0). String column k of STR_COLS is s_idx[k] of the packed batch; every
+    string's offsets index text."""
+    def sc(k):
+        c = s_idx[k]
+        return off[s_start[c]:s_start[c + 1] + 1]
+
+    def nc(k):
+        c = n_idx[k]
+        return nums[n_start[c]:n_start[c + 1]]
+
+    def gr(k):
+        return g_off[g_idx[k]]
+
+    def u8p(k):
+        return _part(u8, u8_dir, k)
+
+    def i32p(k):
+        return _part(i32, i32_dir, k)
+
+    def i64p(k):
+        return _part(i64, i64_dir, k)
+
+    def u64p(k):
+        return _part(u64, u64_dir, k)
+
+    params = i64p(I64_PARAMS)
+    flags = u8p(U8_FLAGS)
+    if blocks[0] >= 0:
+        p = I32_P
+        h = I32_H
+        content_kernel(sc(S_SUBJ), text, sc(S_TEXT), text, sc(S_HTEXT), text, sc(S_HTML), text,
+                       fold, flags, params[P_TEXT_CAP], params[P_HTML_CAP],
+                       u8p(U8_P_CLASS), p_table, i32p(p), i32p(p + 1), i32p(p + 2), i32p(p + 3), i32p(p + 4),
+                       params[P_N_FAM],
+                       u8p(U8_H_CLASS), h_table, i32p(h), i32p(h + 1), i32p(h + 2), i32p(h + 3), i32p(h + 4),
+                       params[P_N_HTML], params[P_CALLBACK], buf, out[:, blocks[0]:blocks[0] + blocks[1]])
+    if blocks[2] >= 0:
+        w = I32_W
+        b = I32_B
+        lw_off = i64p(I64_LINK_WORDS)
+        lw = u8p(U8_LINK_WORDS)
+        words = (_word(lw_off, lw, 0), _word(lw_off, lw, 1), _word(lw_off, lw, 2), _word(lw_off, lw, 3),
+                 _word(lw_off, lw, 4), _word(lw_off, lw, 5), _word(lw_off, lw, 6), _word(lw_off, lw, 7),
+                 _word(lw_off, lw, 8))
+        link_kernel(gr(G_LINKS), sc(S_L_URL), text, sc(S_L_ORIG), text, sc(S_L_SCHEME), text,
+                    sc(S_L_DOM), text, sc(S_L_ROOT), text, sc(S_L_PUNY), text,
+                    sc(S_L_PATH), text, sc(S_L_QUERY), text, sc(S_L_DISP), text, sc(S_L_SRC), text,
+                    sc(S_ROOT), text, tenant_of, flags, u64p(U64_TLD),
+                    u64p(U64_SHORT), u64p(U64_SHORT_X), u64p(U64_HOST), u64p(U64_HOST_X),
+                    u64p(U64_SHARE), u64p(U64_SHARE_X), u64p(U64_STLD), u64p(U64_STLD_X),
+                    u8p(U8_W_CLASS), w_table, i32p(w), i32p(w + 1), i32p(w + 2), i32p(w + 4),
+                    u8p(U8_B_CLASS), b_table, i32p(b), i32p(b + 1), i32p(b + 2), i32p(b + 4),
+                    brand_enabled, u64p(U64_LEGIT), u64p(U64_LINK_EXT), i32p(I32_LINK_EXT), u8p(U8_LINK_RISKY),
+                    words, out[:, blocks[2]:blocks[2] + blocks[3]])
+    if blocks[4] >= 0:
+        attachment_kernel(gr(G_ATT), sc(S_A_NAME), text, sc(S_A_EXT), text, sc(S_A_TYPE), text,
+                          nc(N_A_SIZE), nc(N_A_ENC), nc(N_A_MEMBERS), gr(G_MEMBERS), sc(S_A_MEMBER), text, flags,
+                          u64p(U64_ATT_EXT), i32p(I32_ATT_EXT), u64p(U64_ATT_TYPE), i32p(I32_ATT_TYPE),
+                          u64p(U64_ATT_COMPAT), u8p(U8_ATT_RISKY), params[P_N_CAT], params[P_PDF],
+                          params[P_ARCHIVE], np.float64(params[P_TINY_PDF]), out[:, blocks[4]:blocks[4] + blocks[5]])
+    if blocks[6] >= 0:
+        m = I32_M
+        hw_off = i64p(I64_HDR_WORDS)
+        hw = u8p(U8_HDR_WORDS)
+        hwords = (_word(hw_off, hw, 0), _word(hw_off, hw, 1), _word(hw_off, hw, 2), _word(hw_off, hw, 3),
+                  _word(hw_off, hw, 4), _word(hw_off, hw, 5), _word(hw_off, hw, 6))
+        header_kernel(sc(S_ROOT), text, sc(S_EMAIL), text, sc(S_DISP), text,
+                      sc(S_SPF), text, nc(N_SPF), sc(S_SPF_DOM), text,
+                      sc(S_DKIM), text, nc(N_DKIM), sc(S_DKIM_DOM), text,
+                      sc(S_DMARC), text, nc(N_DMARC), sc(S_DMARC_DOM), text,
+                      gr(G_RT), sc(S_RT_ROOT), text, sc(S_RP_ROOT), text, sc(S_SENDER_HDR), text,
+                      sc(S_MSGID), text, nc(N_DATE), sc(S_DATE_RAW), text, gr(G_HOPS), nc(N_HOP_TIME),
+                      sc(S_MAILER), text, u8p(U8_M_CLASS), m_table, i32p(m), i32p(m + 1), i32p(m + 2), i32p(m + 3),
+                      i32p(m + 4), params[P_N_MAILER],
+                      sc(S_LIST_ID), sc(S_LIST_UNSUB), sc(S_LIST_POST), sc(S_PREC), text,
+                      gr(G_FIELDS), sc(S_F_NAME), text, sc(S_F_VALUE), text, u64p(U64_HDR_NAMES),
+                      i32p(I32_HDR_CODES),
+                      sc(S_IRT), gr(G_REFS), sc(S_SUBJ), text, i64p(I64_REPLY), u8p(U8_REPLY),
+                      i64p(I64_FWD), u8p(U8_FWD),
+                      gr(G_TO), sc(S_TO_EMAIL), text, gr(G_CC), sc(S_CC_EMAIL), text, gr(G_BCC), gr(G_DEFECTS),
+                      u64p(U64_TLD), hwords, out[:, blocks[6]:blocks[6] + blocks[7]])
+    if blocks[8] >= 0:
+        b = I32_B
+        identity_kernel(sc(S_DOM), text, sc(S_ROOT), text, sc(S_TLD), text, sc(S_EMAIL), text,
+                        sc(S_LOCAL), text, sc(S_DISP), text,
+                        gr(G_RT), sc(S_RT_DOM), text, sc(S_RT_ROOT), text, sc(S_RP_DOM), text,
+                        gr(G_TO), sc(S_TO_EMAIL), text, gr(G_CC), sc(S_CC_EMAIL), text,
+                        tenant_of, fold, flags, u64p(U64_FREE), u64p(U64_FREE_X), u64p(U64_STLD), u64p(U64_STLD_X),
+                        u8p(U8_HAS_OWN), u64p(U64_OWN), i64p(I64_OWN_TENANT), i64p(I64_OWN_LABEL),
+                        u8p(U8_OWN_LABEL),
+                        brand_enabled, i64p(I64_BRAND_KEY), u8p(U8_BRAND_KEY), u64p(U64_LEGIT),
+                        u8p(U8_B_CLASS), b_table, i32p(b), i32p(b + 1), i32p(b + 2), i32p(b + 4),
+                        u8p(U8_HAS_VIPS), i64p(I64_VIP_TENANT), i64p(I64_VIP_KEY), u8p(U8_VIP_KEY),
+                        u64p(U64_VIP_ADDR), u64p(U64_FIN), u8p(U8_HAS_FIN),
+                        i64p(I64_BSK), u8p(U8_BSK), i64p(I64_OSK), u8p(U8_OSK), params[P_DIST_CAP],
+                        out[:, blocks[8]:blocks[8] + blocks[9]])

@@ -12,14 +12,13 @@ import functools
 
 import numpy as np
 
-from pyscore.batch import MessageBatch
+from pyscore.signals import fused
 from pyscore.signals.lists import (
     ATTACHMENT_CATEGORIES,
     RISKY_CATEGORIES,
     attachment_types,
-    char_tables,
 )
-from pyscore.signals.registry import ScoringContext, Signal, SignalGroup
+from pyscore.signals.registry import Signal, SignalGroup
 from pyscore.signals.tables import hash_map, hash_set
 
 TINY_PDF_BYTES = 20_000  # a one-page lure with a link is smaller than this
@@ -66,22 +65,9 @@ def attachment_tables() -> tuple[np.ndarray, ...]:
     return ext_keys, ext_values, type_keys, type_values, compat, risky
 
 
-def compute(batch: MessageBatch, context: ScoringContext, out: np.ndarray) -> None:
-    from pyscore.signals import _kernels
-
-    g = batch.lists["attachments"]
-    c = g.columns
-    members = batch.lists["attachments.archive_members"]
-    value = members.columns["value"]
-    _, flags = char_tables()
-    _kernels.attachment_kernel(
-        g.offsets, c["file_name"].offsets, c["file_name"].data, c["file_extension"].offsets,
-        c["file_extension"].data, c["file_type"].offsets, c["file_type"].data, c["size"], c["encrypted"],
-        c["archive_member_count"], members.offsets, value.offsets, value.data, flags,
-        *attachment_tables(), len(ATTACHMENT_CATEGORIES), ATTACHMENT_CATEGORIES.index("pdf"),
-        ATTACHMENT_CATEGORIES.index("archive"), float(TINY_PDF_BYTES), out,
-    )
+# Filled by one kernel call with the other groups (pyscore.signals.fused).
+compute = fused.group_compute("attachments")
 
 
 def group() -> SignalGroup:
-    return SignalGroup("attachments", SIGNALS, compute)
+    return SignalGroup("attachments", SIGNALS, compute, joint=fused.compute_blocks)

@@ -11,15 +11,12 @@ word still matches "verify your account". Phrase lists live in
 from __future__ import annotations
 
 import functools
-import threading
 
-import numpy as np
-
-from pyscore.batch import MessageBatch
-from pyscore.signals.lists import FAMILIES, HTML_FAMILIES, char_tables, html_tricks, phrases
-from pyscore.signals.registry import ScoringContext, Signal, SignalGroup
+from pyscore.signals import fused
+from pyscore.signals.lists import FAMILIES, HTML_FAMILIES, html_tricks, phrases
+from pyscore.signals.registry import Signal, SignalGroup
 from pyscore.signals.tables import Automaton, automaton_from_families
-from pyscore.signals.textnorm import HTML_CAP, TEXT_CAP, normalize_html, normalize_phrase
+from pyscore.signals.textnorm import normalize_html, normalize_phrase
 
 _FAMILY_DOCS = {
     "urgency": "urgency and deadline pressure",
@@ -105,33 +102,9 @@ def html_automaton() -> Automaton:
     return automaton_from_families([[normalize_html(p.encode()) for p in table[f]] for f in HTML_FAMILIES])
 
 
-_scratch = threading.local()
-
-
-def _buffer() -> np.ndarray:
-    """A per-thread scratch buffer for the normalised texts, allocated once."""
-    buf = getattr(_scratch, "buf", None)
-    if buf is None:
-        buf = _scratch.buf = np.empty(2 * max(TEXT_CAP, HTML_CAP) + 16, dtype=np.uint8)
-    return buf
-
-
-def compute(batch: MessageBatch, context: ScoringContext, out: np.ndarray) -> None:
-    from pyscore.signals import _kernels
-
-    subj = batch.column("subject.subject")
-    text = batch.column("body.text")
-    htext = batch.column("body.html.display_text")
-    html = batch.column("body.html.raw")
-    fold, flags = char_tables()
-    _kernels.content_kernel(
-        subj.offsets, subj.data, text.offsets, text.data, htext.offsets, htext.data, html.offsets, html.data,
-        fold, flags, TEXT_CAP, HTML_CAP,
-        *phrase_automaton().arrays, len(FAMILIES),
-        *html_automaton().arrays, len(HTML_FAMILIES),
-        _CALLBACK, _buffer(), out,
-    )
+# Filled by one kernel call with the other groups (pyscore.signals.fused).
+compute = fused.group_compute("content")
 
 
 def group() -> SignalGroup:
-    return SignalGroup("content", SIGNALS, compute)
+    return SignalGroup("content", SIGNALS, compute, joint=fused.compute_blocks)

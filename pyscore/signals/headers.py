@@ -15,10 +15,9 @@ import functools
 
 import numpy as np
 
-from pyscore.batch import MessageBatch
+from pyscore.signals import fused
 from pyscore.signals.lists import MAILER_FAMILIES, bulk_headers, mailer_tokens
-from pyscore.signals.orgtables import org_tables
-from pyscore.signals.registry import ScoringContext, Signal, SignalGroup
+from pyscore.signals.registry import Signal, SignalGroup
 from pyscore.signals.tables import Automaton, automaton_from_families, hash_map
 
 REPLY_PREFIXES = ("re", "aw", "sv", "res", "antw", "vs", "odp")
@@ -107,38 +106,9 @@ def _so(col) -> tuple:
     return col.offsets, col.data
 
 
-def compute(batch: MessageBatch, context: ScoringContext, out: np.ndarray) -> None:
-    from pyscore.signals import _kernels
-
-    tables, _ = org_tables(context)
-    c = batch.column
-    lg = batch.lists
-    auth = []
-    for check in ("spf", "dkim", "dmarc"):
-        p = f"headers.auth_summary.{check}"
-        auth += [*_so(c(f"{p}.result")), c(f"{p}.pass"), *_so(c(f"{p}.domain"))]
-    a = mailer_automaton()
-    keys, codes = header_name_map()
-    fields = lg["headers.fields"]
-    _kernels.header_kernel(
-        *_so(c("sender.email.domain.root_domain")), *_so(c("sender.email.email")), *_so(c("sender.display_name")),
-        *auth,
-        lg["headers.reply_to"].offsets, *_so(lg["headers.reply_to"].columns["email.domain.root_domain"]),
-        *_so(c("headers.return_path.domain.root_domain")), *_so(c("headers.sender.email.email")),
-        *_so(c("headers.message_id")), c("headers.date"), *_so(c("headers.date_raw")),
-        lg["headers.hops"].offsets, lg["headers.hops"].columns["time"],
-        *_so(c("headers.mailer")), *a.arrays, len(MAILER_FAMILIES),
-        c("headers.list.id").offsets, c("headers.list.unsubscribe").offsets, c("headers.list.post").offsets,
-        *_so(c("headers.list.precedence")),
-        fields.offsets, *_so(fields.columns["name"]), *_so(fields.columns["value"]), keys, codes,
-        c("headers.in_reply_to").offsets, lg["headers.references"].offsets, *_so(c("subject.subject")),
-        _REPLY, _FORWARD,
-        lg["recipients.to"].offsets, *_so(lg["recipients.to"].columns["email.email"]),
-        lg["recipients.cc"].offsets, *_so(lg["recipients.cc"].columns["email.email"]),
-        lg["recipients.bcc"].offsets, lg["defects"].offsets,
-        tables.tld_keys, _WORDS, out,
-    )
+# Filled by one kernel call with the other groups (pyscore.signals.fused).
+compute = fused.group_compute("headers")
 
 
 def group() -> SignalGroup:
-    return SignalGroup("headers", SIGNALS, compute)
+    return SignalGroup("headers", SIGNALS, compute, joint=fused.compute_blocks)

@@ -11,12 +11,8 @@ the skeletons are equal, or 1 edit apart (4+ characters), or 2 (8+).
 
 from __future__ import annotations
 
-import numpy as np
-
-from pyscore.batch import MessageBatch
-from pyscore.signals.lists import char_tables
-from pyscore.signals.orgtables import org_tables
-from pyscore.signals.registry import ScoringContext, Signal, SignalGroup
+from pyscore.signals import fused
+from pyscore.signals.registry import Signal, SignalGroup
 
 DISTANCE_CAP = 3  # distances are reported up to this value ("3 or more")
 
@@ -68,33 +64,9 @@ def _so(col) -> tuple:
     return col.offsets, col.data
 
 
-def compute(batch: MessageBatch, context: ScoringContext, out: np.ndarray) -> None:
-    from pyscore.signals import _kernels
-
-    tables, tenant_of = org_tables(context)
-    c = batch.column
-    lg = batch.lists
-    fold, flags = char_tables()
-    rt = lg["headers.reply_to"]
-    a = tables.brand_automaton
-    _kernels.identity_kernel(
-        *_so(c("sender.email.domain.domain")), *_so(c("sender.email.domain.root_domain")),
-        *_so(c("sender.email.domain.tld")), *_so(c("sender.email.email")), *_so(c("sender.email.local_part")),
-        *_so(c("sender.display_name")),
-        rt.offsets, *_so(rt.columns["email.domain.domain"]), *_so(rt.columns["email.domain.root_domain"]),
-        *_so(c("headers.return_path.domain.domain")),
-        lg["recipients.to"].offsets, *_so(lg["recipients.to"].columns["email.email"]),
-        lg["recipients.cc"].offsets, *_so(lg["recipients.cc"].columns["email.email"]),
-        tenant_of, fold, flags, tables.list_keys["free_mail"], tables.extra_keys["free_mail"],
-        tables.list_keys["suspicious_tlds"], tables.extra_keys["suspicious_tlds"],
-        tables.has_own, tables.own_keys, tables.own_tenant_off, tables.own_label_off, tables.own_label_data,
-        tables.brand_enabled, tables.brand_key_off, tables.brand_key_data, tables.legit_keys,
-        a.byte_class, a.table, a.out_pat, a.dict_link, a.next_out, a.pat_label,
-        tables.has_vips, tables.vip_tenant_off, tables.vip_key_off, tables.vip_key_data,
-        tables.vip_address_keys, tables.finance_keys, tables.has_finance,
-        tables.brand_skel_off, tables.brand_skel_data, tables.own_skel_off, tables.own_skel_data, DISTANCE_CAP, out,
-    )
+# Filled by one kernel call with the other groups (pyscore.signals.fused).
+compute = fused.group_compute("identity")
 
 
 def group() -> SignalGroup:
-    return SignalGroup("identity", SIGNALS, compute)
+    return SignalGroup("identity", SIGNALS, compute, joint=fused.compute_blocks)

@@ -13,10 +13,9 @@ import functools
 
 import numpy as np
 
-from pyscore.batch import MessageBatch
-from pyscore.signals.lists import ATTACHMENT_CATEGORIES, char_tables, login_words, redirect_markers
-from pyscore.signals.orgtables import org_tables
-from pyscore.signals.registry import ScoringContext, Signal, SignalGroup
+from pyscore.signals import fused
+from pyscore.signals.lists import ATTACHMENT_CATEGORIES, login_words, redirect_markers
+from pyscore.signals.registry import Signal, SignalGroup
 from pyscore.signals.tables import Automaton, build_automaton, hash_map
 
 # Extensions that make a link a download of something that runs code.
@@ -86,29 +85,9 @@ def _w(a: Automaton) -> tuple:
     return (a.byte_class, a.table, a.out_pat, a.dict_link, a.next_out, a.pat_label)
 
 
-def compute(batch: MessageBatch, context: ScoringContext, out: np.ndarray) -> None:
-    from pyscore.signals import _kernels
-
-    tables, tenant_of = org_tables(context)
-    g = batch.lists["body.links"]
-    col = g.columns
-    cols = []
-    for name in ("href_url.url", "href_url.original", "href_url.scheme", "href_url.domain.domain",
-                 "href_url.domain.root_domain", "href_url.domain.punycode", "href_url.path", "href_url.query",
-                 "display_text", "source"):
-        cols += [col[name].offsets, col[name].data]
-    sender = batch.column("sender.email.domain.root_domain")
-    _, flags = char_tables()
-    lk, ek = tables.list_keys, tables.extra_keys
-    ext_keys, ext_values, risky = extension_map()
-    _kernels.link_kernel(
-        g.offsets, *cols, sender.offsets, sender.data, tenant_of, flags, tables.tld_keys,
-        lk["shorteners"], ek["shorteners"], lk["free_hosting"], ek["free_hosting"],
-        lk["file_sharing"], ek["file_sharing"], lk["suspicious_tlds"], ek["suspicious_tlds"],
-        *_w(url_word_automaton()), *_w(tables.brand_automaton), tables.brand_enabled, tables.legit_keys,
-        ext_keys, ext_values, risky, _WORDS, out,
-    )
+# Filled by one kernel call with the other groups (pyscore.signals.fused).
+compute = fused.group_compute("links")
 
 
 def group() -> SignalGroup:
-    return SignalGroup("links", SIGNALS, compute)
+    return SignalGroup("links", SIGNALS, compute, joint=fused.compute_blocks)

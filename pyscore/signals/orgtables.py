@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -205,10 +206,33 @@ def _cached(configs: tuple[TenantConfig, ...]) -> OrgTables:
     return build_org_tables(configs)
 
 
+# One-tenant contexts (the engine scores one message at a time): tables by (tenant id,
+# identity of its TenantConfig). A TenantConfig is frozen, so its identity names its
+# content; dict configs are read afresh each call.
+_ONE_TENANT: dict[tuple[str, int], tuple[Any, OrgTables]] = {}
+
+
+def _one_tenant_tables(configs: dict, tenant: str) -> OrgTables:
+    raw = configs.get(tenant)
+    if raw is not None and not isinstance(raw, TenantConfig):
+        return _cached((config_for(configs, tenant),))
+    key = (tenant, id(raw))
+    hit = _ONE_TENANT.get(key)
+    if hit is None or hit[0] is not raw:
+        if len(_ONE_TENANT) >= 256:
+            _ONE_TENANT.clear()
+        hit = _ONE_TENANT[key] = (raw, _cached((config_for(configs, tenant),)))
+    return hit[1]
+
+
 def org_tables(context) -> tuple[OrgTables, np.ndarray]:
     """(tables for the context's tenants, int32 tenant index per message)."""
-    ids = list(dict.fromkeys(context.tenants))
+    tenants = context.tenants
+    n = len(tenants)
+    if n == 1 or (n > 1 and isinstance(tenants, list) and tenants.count(tenants[0]) == n):
+        return _one_tenant_tables(context.tenant_configs, tenants[0]), np.zeros(n, dtype=np.int32)
+    ids = list(dict.fromkeys(tenants))
     configs = tuple(config_for(context.tenant_configs, t) for t in ids) or (EMPTY_TENANT,)
     index = {t: i for i, t in enumerate(ids)}
-    tenant_of = np.fromiter((index[t] for t in context.tenants), dtype=np.int32, count=len(context.tenants))
+    tenant_of = np.fromiter((index[t] for t in tenants), dtype=np.int32, count=n)
     return _cached(configs), tenant_of

@@ -61,6 +61,9 @@ class ScoringContext:
 
 # compute(batch, context, out) fills out: float32 array (len(batch), len(signals)).
 ComputeFn = Callable[[MessageBatch, ScoringContext, np.ndarray], None]
+# joint(batch, context, out, starts) fills the blocks of several groups of the whole matrix
+# out (C-contiguous float32) at once; starts maps a group name to its first column.
+JointFn = Callable[[MessageBatch, ScoringContext, np.ndarray, dict[str, int]], None]
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,9 @@ class SignalGroup:
     name: str
     signals: tuple[Signal, ...]
     compute: ComputeFn
+    # Neighbouring groups with the same joint are computed by one joint call (one kernel
+    # call for all of them) instead of one compute call each; results are the same.
+    joint: JointFn | None = None
 
 
 class SignalRegistry:
@@ -76,6 +82,7 @@ class SignalRegistry:
     def __init__(self) -> None:
         self._groups: list[SignalGroup] = []
         self._names: set[str] = set()
+        self._plan: list[tuple[JointFn | None, list[tuple[SignalGroup, int]]]] | None = None
 
     def register(self, group: SignalGroup) -> SignalGroup:
         for sig in group.signals:
@@ -83,7 +90,22 @@ class SignalRegistry:
                 raise ValueError(f"signal {sig.name!r} registered twice (group {group.name!r})")
         self._names.update(s.name for s in group.signals)
         self._groups.append(group)
+        self._plan = None
         return group
+
+    def _runs(self) -> list[tuple[JointFn | None, list[tuple[SignalGroup, int]]]]:
+        """Groups with their first column, neighbours sharing a joint function in one run."""
+        if self._plan is None:
+            plan: list[tuple[JointFn | None, list[tuple[SignalGroup, int]]]] = []
+            start = 0
+            for group in self._groups:
+                if group.joint is not None and plan and plan[-1][0] is group.joint:
+                    plan[-1][1].append((group, start))
+                else:
+                    plan.append((group.joint, [(group, start)]))
+                start += len(group.signals)
+            self._plan = plan
+        return self._plan
 
     @property
     def groups(self) -> tuple[SignalGroup, ...]:
@@ -105,11 +127,13 @@ class SignalRegistry:
     def compute(self, batch: MessageBatch, context: ScoringContext) -> np.ndarray:
         """The feature matrix: float32 (messages x signals), NaN where not available."""
         out = np.full((len(batch), len(self._names)), np.nan, dtype=FEATURE_DTYPE)
-        start = 0
-        for group in self._groups:
+        for joint, members in self._runs():
+            if joint is not None:
+                joint(batch, context, out, {group.name: start for group, start in members})
+                continue
+            group, start = members[0]
             stop = start + len(group.signals)
             block = np.full((len(batch), stop - start), np.nan, dtype=FEATURE_DTYPE)
             group.compute(batch, context, block)
             out[:, start:stop] = block
-            start = stop
         return out
