@@ -64,6 +64,31 @@ void BindRules(py::module_& m) {
           },
           py::arg("offsets"), py::arg("data"), py::arg("atom_base"), py::arg("buf"))
       .def_property_readonly("n_states", &LiteralMatcher::NumStates)
+      .def_static(
+          "match_many",
+          [](const std::vector<const LiteralMatcher*>& matchers, CArray<int64_t> first, CArray<int64_t> n_rows,
+             CArray<int64_t> offsets, CArray<uint8_t> data, CArray<int64_t> atom_base,
+             py::array_t<uint8_t, py::array::c_style> buf) {
+            const int64_t n = static_cast<int64_t>(matchers.size());
+            CheckLen(first, n, "first");
+            CheckLen(n_rows, n, "n_rows");
+            for (int64_t i = 0; i < n; ++i) {
+              if (matchers[i] == nullptr) throw std::invalid_argument("match_many: a matcher is None");
+              const int64_t f = first.data()[i], k = n_rows.data()[i];
+              if (f < 0 || k < 0 || f + k + 1 > offsets.size())
+                throw std::invalid_argument("match_many: a column's rows exceed the offsets");
+            }
+            uint8_t* out_ptr = buf.mutable_data();
+            py::gil_scoped_release release;
+            for (int64_t i = 0; i < n; ++i) {
+              matchers[i]->Match(offsets.data() + first.data()[i], n_rows.data()[i], data.data(), data.size(),
+                                 atom_base.data(), atom_base.size(), out_ptr, buf.size());
+            }
+          },
+          py::arg("matchers"), py::arg("first"), py::arg("n_rows"), py::arg("offsets"), py::arg("data"),
+          py::arg("atom_base"), py::arg("buf"),
+          "Matcher i over rows first[i] .. first[i] + n_rows[i] of one shared (offsets, data) buffer: "
+          "every column of a packed batch in one call.")
       .def_property_readonly("n_patterns", &LiteralMatcher::NumPatterns);
 
   py::class_<RuleProgram>(m, "RuleProgram", "A flat boolean program over atoms, evaluated per message.")
@@ -180,6 +205,16 @@ void BindRules(py::module_& m) {
       },
       py::arg("a_offsets"), py::arg("a_data"), py::arg("b_offsets"), py::arg("b_data"),
       "Edit distances (code points, ASCII letters folded) of every string of column a to every string of b.");
+  m.def(
+      "utf8_valid",
+      [](CArray<uint8_t> data, int64_t start, int64_t stop) {
+        if (start < 0 || stop < start || stop > data.size())
+          throw std::invalid_argument("utf8_valid: start/stop outside the data");
+        const uint8_t* p = data.data();
+        py::gil_scoped_release release;
+        return pyscore::Utf8Valid(p + start, stop - start);
+      },
+      py::arg("data"), py::arg("start"), py::arg("stop"), "Whether data[start:stop] is well-formed UTF-8.");
   m.def(
       "code_point_counts",
       [](CArray<int64_t> offsets, CArray<uint8_t> data) {

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <deque>
 #include <limits>
 #include <sstream>
@@ -557,6 +558,46 @@ void FoldedLevenshteinMatrix(const int64_t* a_offsets, int64_t n_a, const uint8_
       out[i * n_b + j] = static_cast<double>(d);
     }
   }
+}
+
+bool Utf8Valid(const uint8_t* data, int64_t n) {
+  int64_t i = 0;
+  while (i < n) {
+    if (i + 8 <= n) {  // ASCII runs eight bytes at a time
+      uint64_t word;
+      std::memcpy(&word, data + i, 8);
+      if ((word & 0x8080808080808080ULL) == 0) {
+        i += 8;
+        continue;
+      }
+    }
+    const uint8_t c = data[i];
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    int len;
+    uint8_t lo = 0x80, hi = 0xBF;  // allowed range of the second byte
+    if (c >= 0xC2 && c <= 0xDF) {
+      len = 2;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      len = 3;
+      if (c == 0xE0) lo = 0xA0;  // overlong
+      if (c == 0xED) hi = 0x9F;  // surrogates
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      len = 4;
+      if (c == 0xF0) lo = 0x90;  // overlong
+      if (c == 0xF4) hi = 0x8F;  // above U+10FFFF
+    } else {
+      return false;
+    }
+    if (i + len > n || data[i + 1] < lo || data[i + 1] > hi) return false;
+    for (int k = 2; k < len; ++k) {
+      if ((data[i + k] & 0xC0) != 0x80) return false;
+    }
+    i += len;
+  }
+  return true;
 }
 
 void CodePointCounts(const int64_t* offsets, int64_t n_rows, const uint8_t* data, int64_t* out) {

@@ -67,6 +67,7 @@ def _run_plan(plan: tuple, v: str, folded: list | None = None) -> bool:
     return False
 
 
+_SMALL = 16  # batches of at most this many messages scan every value: guards cost more than scans
 _PAIR_MODES = {"contains": 1, "starts_with": 2, "ends_with": 4}
 
 
@@ -97,6 +98,8 @@ class CompiledRules:
         self._fast = _FastRegexes(compiler) if fastregex.available() else None
         self.signals = sorted({k[1] for k in compiler.num_cols if k[0] == "sig"}
                               | {k[1] for k in _all_string_keys(compiler) if k[0] == "prevalence"})
+        self._plan = _Plan(compiler, self.signals)
+        self._feature_index: tuple[Sequence[str] | None, np.ndarray | None] = (None, None)
 
     @staticmethod
     def _build_matchers(c: Compiler) -> list[tuple[tuple, object]]:
@@ -145,13 +148,14 @@ class CompiledRules:
         feature matrix: pass ``features`` (messages x signals) with
         ``feature_names``, or a ``context`` to compute it with the signal registry.
         """
-        features_by_name = self._features(batch, context, features, feature_names)
-        run = _BatchRun(self._c, batch, features_by_name, self._fast)
+        signal_values = self._features(batch, context, features, feature_names)
+        run = _BatchRun(self._c, batch, signal_values, self._fast, self._plan)
         return run.evaluate(self._program, self._matchers, len(self.rules), self._guards, self._regex_readers)
 
-    def _features(self, batch, context, features, feature_names) -> dict[str, np.ndarray]:
+    def _features(self, batch, context, features, feature_names) -> np.ndarray:
+        """The signals the rules read, float64 (messages x ``self.signals``)."""
         if not self.signals:
-            return {}
+            return np.zeros((len(batch), 0))
         if features is None:
             if context is None:
                 raise ValueError(f"these rules read signals {self.signals}: pass features= or a context")
@@ -162,11 +166,86 @@ class CompiledRules:
             raise ValueError("feature_names is required with features")
         if features.shape != (len(batch), len(feature_names)):
             raise ValueError(f"features has shape {features.shape}, expected ({len(batch)}, {len(feature_names)})")
-        index = {n: i for i, n in enumerate(feature_names)}
-        missing = [s for s in self.signals if s not in index]
-        if missing:
-            raise ValueError(f"features lacks signals {missing} that the rules read")
-        return {s: np.asarray(features[:, index[s]], np.float64) for s in self.signals}
+        names, columns = self._feature_index
+        if names is not feature_names:  # the same names object as last time: the engine's case
+            index = {n: i for i, n in enumerate(feature_names)}
+            missing = [s for s in self.signals if s not in index]
+            if missing:
+                raise ValueError(f"features lacks signals {missing} that the rules read")
+            columns = np.array([index[s] for s in self.signals], np.intp)
+            self._feature_index = (feature_names, columns)
+        return np.asarray(features, np.float64)[:, columns]
+
+
+class _Plan:
+    """What every batch needs from the compiled rules, worked out once: atom levels, which atoms
+    are computed eagerly, which matchers and numeric columns read a packed batch directly."""
+
+    def __init__(self, c: Compiler, signals: list[str]) -> None:
+        self.atom_level = np.array(c.atom_level, np.intp)
+        self.eager_atoms = [aid for aid, key in enumerate(c.atoms) if key[0] not in ("lit", *LAZY_ATOMS)]
+        self.signal_index = {s: j for j, s in enumerate(signals)}
+        sig = [(i, self.signal_index[key[1]]) for i, key in enumerate(c.num_cols) if key[0] == "sig"]
+        self.sig_ids = np.array([i for i, _ in sig], np.intp)
+        self.sig_columns = np.array([j for _, j in sig], np.intp)
+        self._c = c
+        self._layouts: dict[int, tuple] = {}
+        self._strings: dict[int, tuple] = {}
+        groups: dict[tuple, list[tuple[int, str]]] = {}
+        for i, key in enumerate(c.num_cols):
+            if key[0] == "lev" and (key[1][0] == "const" or key[2][0] == "const"):
+                _, a, b, level = key
+                const, other = (a, b) if a[0] == "const" else (b, a)
+                groups.setdefault((other, level), []).append((i, const[1]))
+        # (column, level) -> ([(numeric column, index of its constant or -1 for "")], constants)
+        self.lev_groups = []
+        for group, targets in groups.items():
+            consts = [const for _, const in targets if const]
+            index = {const: j for j, const in enumerate(consts)}
+            self.lev_groups.append((group, [(i, index.get(const, -1)) for i, const in targets],
+                                    StringColumn.from_strings(consts)))
+
+    def packed_name(self, key: tuple) -> str | None:
+        """The packed-batch name of a batch column key (("col", path) or ("elem", level, field))."""
+        if key[0] == "col":
+            return key[1]
+        if key[0] == "elem" and self._c.levels[key[1]].key[0] == "group":
+            return f"{self._c.levels[key[1]].key[1]}[].{key[2]}"
+        return None
+
+    def packed_string(self, layout, key: tuple) -> int | None:
+        """The packed string column index of a column key, or None."""
+        cache = self._strings.get(id(layout))
+        if cache is None or cache[0] is not layout:
+            cache = self._strings[id(layout)] = (layout, {})
+        if key not in cache[1]:
+            name = self.packed_name(key)
+            cache[1][key] = layout.strings.get(name) if name is not None else None
+        return cache[1][key]
+
+    def for_layout(self, layout, matchers: list) -> tuple:
+        """(matchers read from the packed text, their string column indexes, the other matchers,
+        numeric column ids read from packed numbers, their number column indexes)."""
+        found = self._layouts.get(id(layout))
+        if found is not None and found[0] is layout:
+            return found[1]
+        packed, ks, other = [], [], []
+        for skey, matcher in matchers:
+            name = self.packed_name(skey)
+            if name is not None and name in layout.strings:
+                packed.append(matcher)
+                ks.append(layout.strings[name])
+            else:
+                other.append((skey, matcher))
+        num_ids, num_ks = [], []
+        for i, key in enumerate(self._c.num_cols):
+            name = self.packed_name(key) if key[0] in ("col", "elem") else None
+            if name is not None and name in layout.numbers:
+                num_ids.append(i)
+                num_ks.append(layout.numbers[name])
+        plan = (packed, np.array(ks, np.intp), other, np.array(num_ids, np.intp), np.array(num_ks, np.intp))
+        self._layouts[id(layout)] = (layout, plan)
+        return plan
 
 
 class _FastRegexes:
@@ -185,7 +264,7 @@ class _FastRegexes:
                 parts = [fastregex.translate(p, ci, whole) for p in patterns]
                 if all(p is not None for p in parts):
                     by_column.setdefault(skey, {})[aid] = tuple(e for p in parts for e in p)
-        self.columns: dict[tuple, tuple[fastregex.RegexSet, list[list[int]]]] = {}
+        self.columns: dict[tuple, tuple[fastregex.RegexSet, list[list[int]], list[int]]] = {}
         self.atoms: set[int] = set()
         for skey, atoms in by_column.items():
             expressions = list(dict.fromkeys(e for exprs in atoms.values() for e in exprs))
@@ -198,7 +277,7 @@ class _FastRegexes:
                     self.atoms.add(aid)
                     for i in ids:
                         owners[i].append(aid)
-            self.columns[skey] = (regexes, owners)
+            self.columns[skey] = (regexes, owners, sorted(aid for aid in atoms if aid in self.atoms))
         self.extract: dict[str, fastregex.RegexSet | None] = {}
         for lv in c.levels:
             if lv.key[0] == "iextract" and lv.key[2] not in self.extract:
@@ -208,18 +287,7 @@ class _FastRegexes:
 
     def dump(self) -> list[str]:
         return [f"fast regexes on {skey}: {len(r.expressions)} expressions, {len(r.rejected)} refused"
-                for skey, (r, _) in self.columns.items()]
-
-
-def _utf8_bytes(col: StringColumn) -> bytes | None:
-    """The column's bytes when they are valid UTF-8 (what Hyperscan's UTF-8 mode requires), else None."""
-    raw = col.data.tobytes()
-    if not raw.isascii():
-        try:
-            raw.decode("utf-8")
-        except UnicodeDecodeError:
-            return None
-    return raw
+                for skey, (r, _, _) in self.columns.items()]
 
 
 def _utf8(v: str) -> bytes | None:
@@ -247,15 +315,18 @@ def _all_string_keys(c: Compiler):
 class _BatchRun:
     """The per-batch state: level layout, materialised columns, atom and number buffers."""
 
-    def __init__(self, c: Compiler, batch: MessageBatch, features: dict[str, np.ndarray],
-                 fast: _FastRegexes | None = None) -> None:
-        self.c, self.batch, self.features, self.fast = c, batch, features, fast
+    def __init__(self, c: Compiler, batch: MessageBatch, signals: np.ndarray, fast: _FastRegexes | None,
+                 plan: _Plan) -> None:
+        self.c, self.batch, self.signals, self.fast, self.plan = c, batch, signals, fast, plan
+        # A batch built from messages carries every column in a few flat arrays: read those directly.
+        self.packed = batch.__dict__.get("packed")
         self.rows = [len(batch)]
         self.offsets: list[np.ndarray | None] = [None]
-        self.owner: list[np.ndarray | None] = [None]
+        self.owners: dict[int, np.ndarray] = {}
         self.derived: dict[tuple, StringColumn] = {}
         self.cache: dict[tuple, StringColumn] = {}
         self.value_cache: dict[tuple, list[str]] = {}
+        self.hash_cache: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
         self.texts: dict[tuple, dict[int, tuple]] = {}
         for lid, lv in enumerate(c.levels[1:], 1):
             if lv.key[0] == "group":
@@ -264,7 +335,18 @@ class _BatchRun:
                 offsets = self._extract(lid, lv.key[1], lv.key[2], lv.parent)
             self.offsets.append(np.ascontiguousarray(offsets, OFFSET_DTYPE))
             self.rows.append(int(offsets[-1]))
-            self.owner.append(np.repeat(np.arange(self.rows[lv.parent], dtype=OFFSET_DTYPE), np.diff(offsets)))
+
+    def owner(self, level: int) -> np.ndarray:
+        """The parent row of each row of ``level`` (made on first use)."""
+        found = self.owners.get(level)
+        if found is None:
+            parent_rows = self.rows[self.c.levels[level].parent]
+            found = self.owners[level] = np.repeat(np.arange(parent_rows, dtype=OFFSET_DTYPE),
+                                                   np.diff(self.offsets[level]))
+        return found
+
+    def signal(self, name: str) -> np.ndarray:
+        return self.signals[:, self.plan.signal_index[name]]
 
     def _extract(self, lid: int, skey: tuple, pattern: str, parent: int) -> np.ndarray:
         values = self.values(skey, parent)
@@ -286,10 +368,12 @@ class _BatchRun:
         """Rows of ancestor ``idx_level`` that own each row of ``to_level`` (None when equal)."""
         if idx_level == to_level:
             return None
+        if self.c.levels[to_level].parent == idx_level:
+            return self.owner(to_level)
         idx = np.arange(self.rows[to_level], dtype=OFFSET_DTYPE)
         level = to_level
         while level != idx_level:
-            idx = self.owner[level][idx]
+            idx = self.owner(level)[idx]
             level = self.c.levels[level].parent
         return idx
 
@@ -305,6 +389,15 @@ class _BatchRun:
         idx = self.lift(self.c.skey_level(skey), level)
         col = self.string(skey)
         return col if idx is None else _take(col, idx)
+
+    def hashes_at(self, skey: tuple, level: int) -> tuple[np.ndarray, np.ndarray]:
+        """(hash, non-null) of every row of ``skey`` lifted to ``level``, hashed once at its own level."""
+        found = self.hash_cache.get(skey)
+        if found is None:
+            col = self.string(skey)
+            found = self.hash_cache[skey] = (_core.hash_strings(col.offsets, col.data, False), _nonnull(col))
+        idx = self.lift(self.c.skey_level(skey), level)
+        return found if idx is None else (found[0][idx], found[1][idx])
 
     def values(self, skey: tuple, level: int) -> list[str]:
         key = (skey, level)
@@ -336,7 +429,7 @@ class _BatchRun:
                 return self.batch.lists[lv.key[1]].columns[skey[2]]
             return self.derived[skey]
         if kind == "prevalence":
-            return StringColumn.from_strings([prevalence_of(v) for v in self.features[skey[1]].tolist()])
+            return StringColumn.from_strings([prevalence_of(v) for v in self.signal(skey[1]).tolist()])
         level = skey[-1]
         if kind == "coalesce":
             columns = [self.values(k, level) for k in skey[1]]
@@ -353,16 +446,12 @@ class _BatchRun:
     # --- atoms --------------------------------------------------------------------------------
     def evaluate(self, program, matchers, n_rules: int, guards, regex_readers) -> np.ndarray:
         c = self.c
-        atom_rows = np.array([self.rows[lv] for lv in c.atom_level], OFFSET_DTYPE)
         atom_base = np.zeros(len(c.atoms) + 1, OFFSET_DTYPE)
-        np.cumsum(atom_rows, out=atom_base[1:])
+        np.cumsum(np.array(self.rows, OFFSET_DTYPE)[self.plan.atom_level], out=atom_base[1:])
         buf = np.zeros(int(atom_base[-1]), np.uint8)
-        for skey, matcher in matchers:
-            col = self.string(skey)
-            matcher.match(col.offsets, col.data, atom_base, buf)
-        for aid, key in enumerate(c.atoms):
-            if key[0] != "lit" and key[0] not in LAZY_ATOMS:
-                buf[atom_base[aid]:atom_base[aid + 1]] = self._atom(key, buf, atom_base, None)
+        self._match_literals(matchers, atom_base, buf)
+        for aid in self.plan.eager_atoms:
+            buf[atom_base[aid]:atom_base[aid + 1]] = self._atom(c.atoms[aid], buf, atom_base, None)
         nums, num_base = self._numbers()
         codes, code_base, n_codes = self._codes()
         offsets = [np.zeros(1, OFFSET_DTYPE)] + [o for o in self.offsets[1:]]
@@ -370,27 +459,42 @@ class _BatchRun:
         off_base[1:] = np.cumsum([len(o) for o in offsets])[:-1]
         args = (np.concatenate(offsets), off_base, np.array(self.rows, OFFSET_DTYPE))
         n = len(self.batch)
-        if regex_readers:
+        fast = self.fast
+        slow = {aid: readers for aid, readers in regex_readers.items() if fast is None or aid not in fast.atoms}
+        needs: dict[int, np.ndarray] | None = None
+        if any(c.atoms[aid][0] == "regex" for aid in slow) or (fast is not None and fast.atoms and n > _SMALL):
             # Regexes last, and only on rows where a rule reading them can still match.
             passed = np.zeros((n, guards.n_rules), np.uint8)
             guards.evaluate(n, *args, buf, atom_base, nums, num_base, codes, code_base, n_codes, passed)
-            fast_masks: dict[tuple, dict[int, np.ndarray]] = {}
+            needs = {}
             for aid, readers in regex_readers.items():
                 need = passed[:, readers].any(axis=1)
                 idx = self.lift(0, c.atom_level[aid])
-                if idx is not None:
-                    need = need[idx]
-                if self.fast is not None and aid in self.fast.atoms:
-                    fast_masks.setdefault(c.atoms[aid][1], {})[aid] = self._regex_mask(c.atoms[aid], buf, atom_base, need)
-                    continue
-                buf[atom_base[aid]:atom_base[aid + 1]] = self._atom(c.atoms[aid], buf, atom_base, need)
-            for skey, masks in fast_masks.items():
-                if not self._fast_scan(skey, masks, buf, atom_base):
-                    for aid in masks:  # not valid UTF-8: Python re
-                        buf[atom_base[aid]:atom_base[aid + 1]] = self._atom(c.atoms[aid], buf, atom_base, masks[aid])
+                needs[aid] = need if idx is None else need[idx]
+        for aid in slow:
+            need = None if needs is None else needs[aid]
+            buf[atom_base[aid]:atom_base[aid + 1]] = self._atom(c.atoms[aid], buf, atom_base, need)
+        if fast is not None:
+            for skey, (_, _, atoms) in fast.columns.items():
+                if not self._fast_scan(skey, buf, atom_base, needs):
+                    for aid in atoms:  # not valid UTF-8: Python re
+                        need = None if needs is None else needs.get(aid, np.zeros(self.rows[c.atom_level[aid]], bool))
+                        buf[atom_base[aid]:atom_base[aid + 1]] = self._atom(c.atoms[aid], buf, atom_base, need)
         out = np.zeros((n, n_rules), np.uint8)
         program.evaluate(n, *args, buf, atom_base, nums, num_base, codes, code_base, n_codes, out)
         return out
+
+    def _match_literals(self, matchers: list, atom_base: np.ndarray, buf: np.ndarray) -> None:
+        """Every literal matcher: those on columns of a packed batch in one core call."""
+        if self.packed is not None:
+            packed_matchers, ks, matchers, _, _ = self.plan.for_layout(self.packed.layout, matchers)
+            if packed_matchers:
+                first = self.packed.string_start[ks]
+                _core.LiteralMatcher.match_many(packed_matchers, first, self.packed.string_start[ks + 1] - first,
+                                                self.packed.offsets, self.packed.text, atom_base, buf)
+        for skey, matcher in matchers:
+            col = self.string(skey)
+            matcher.match(col.offsets, col.data, atom_base, buf)
 
     def _regex_mask(self, key: tuple, buf: np.ndarray, atom_base: np.ndarray, need: np.ndarray | None) -> np.ndarray:
         """Rows where a regex atom can be true and is worth computing: non-null, every literal
@@ -402,31 +506,56 @@ class _BatchRun:
             mask &= need
         return mask
 
-    def _fast_scan(self, skey: tuple, masks: dict[int, np.ndarray], buf: np.ndarray, atom_base: np.ndarray) -> bool:
-        """All fast regex atoms of one column: one Hyperscan scan per distinct value of the rows
-        any of them needs. False (nothing written) when the column is not valid UTF-8."""
-        col = self.string(skey)
-        raw = _utf8_bytes(col)
-        if raw is None:
+    def _fast_scan(self, skey: tuple, buf: np.ndarray, atom_base: np.ndarray,
+                   needs: dict[int, np.ndarray] | None) -> bool:
+        """All fast regex atoms of one column: one Hyperscan scan per distinct value, on the rows
+        where some atom can be true and is needed (``_regex_mask``), or on every row when no
+        ``needs`` are given (small batches, where masks cost more than scans). Scans are exact,
+        so an atom is also right on rows scanned for another. False (nothing written) when the
+        column is not valid UTF-8."""
+        found = self._utf8_rows(skey)
+        if found is None:
             return False
-        regexes, owners = self.fast.columns[skey]
-        rows = np.flatnonzero(np.logical_or.reduce(list(masks.values())))
-        offsets = col.offsets
-        starts, ends = offsets[rows].tolist(), offsets[rows + 1].tolist()
-        hits: dict[int, list[int]] = {}  # atom -> rows where one of its expressions matched
-        memo: dict[bytes, set[int]] = {}
-        for r, a, b in zip(rows.tolist(), starts, ends, strict=True):
+        raw, offsets = found
+        regexes, owners, atoms = self.fast.columns[skey]
+        n_rows = len(offsets) - 1
+        if needs is not None:
+            wanted = np.zeros(n_rows, bool)
+            for aid in atoms:
+                if aid in needs:  # else no rule reads it
+                    wanted |= self._regex_mask(self.c.atoms[aid], buf, atom_base, needs[aid])
+            rows = np.flatnonzero(wanted).tolist()
+        else:
+            rows = range(n_rows)
+        memo: dict[bytes, list[int]] = {}
+        for r in rows:
+            a, b = offsets[r], offsets[r + 1]
+            if a == b:
+                continue
             text = raw[a:b]
             matched = memo.get(text)
             if matched is None:
-                matched = memo[text] = {aid for i in regexes.scan(text) for aid in owners[i]}
+                matched = memo[text] = [aid for i in regexes.scan(text) for aid in owners[i]]
             for aid in matched:
-                hits.setdefault(aid, []).append(r)
-        for aid, mask in masks.items():
-            out = np.zeros(len(col), bool)
-            out[hits.get(aid, [])] = True
-            buf[atom_base[aid]:atom_base[aid + 1]] = out & mask
+                buf[atom_base[aid] + r] = 1
         return True
+
+    def _utf8_rows(self, skey: tuple) -> tuple[bytes, list[int]] | None:
+        """A string column as (UTF-8 bytes, row offsets into them), read from the packed batch
+        when it holds the column; None when the bytes are not well-formed UTF-8."""
+        packed = self.packed
+        k = self.plan.packed_string(packed.layout, skey) if packed is not None else None
+        if k is not None:
+            first, last = int(packed.string_start[k]), int(packed.string_start[k + 1])
+            offsets = packed.offsets[first:last + 1]
+            data = packed.text
+        else:
+            col = self.string(skey)
+            offsets, data = col.offsets, col.data
+        start, stop = int(offsets[0]), int(offsets[-1])
+        if not _core.utf8_valid(data, start, stop):
+            return None
+        return data[start:stop].tobytes(), (offsets - start).tolist()
 
     def _atom(self, key: tuple, buf: np.ndarray, atom_base: np.ndarray, need: np.ndarray | None) -> np.ndarray:
         """One atom's values; ``need`` (regexes only) masks the rows worth computing."""
@@ -453,11 +582,8 @@ class _BatchRun:
             return out
         if kind in ("streq", "strne"):
             _, a, b, lv = key
-            ca, cb = self.string_at(a, lv), self.string_at(b, lv)
-            ha = _core.hash_strings(ca.offsets, ca.data, False)
-            hb = _core.hash_strings(cb.offsets, cb.data, False)
-            both = _nonnull(ca) & _nonnull(cb)
-            return both & ((ha == hb) if kind == "streq" else (ha != hb))
+            (ha, na), (hb, nb) = self.hashes_at(a, lv), self.hashes_at(b, lv)
+            return na & nb & ((ha == hb) if kind == "streq" else (ha != hb))
         pair_mode = _PAIR_MODES.get(key[1].split(".", 1)[1].lstrip("i")) if kind == "pred" else None
         if pair_mode:
             # strings.contains / starts_with / ends_with with patterns from columns: a core kernel per pattern.
@@ -482,10 +608,34 @@ class _BatchRun:
 
     # --- numbers and codes --------------------------------------------------------------------
     def _numbers(self) -> tuple[np.ndarray, np.ndarray]:
+        """Every numeric column in one flat array; ``base[i]`` is where column i starts (any order)."""
+        c, plan = self.c, self.plan
+        base = np.zeros(len(c.num_cols) + 1, OFFSET_DTYPE)
+        done = np.zeros(len(c.num_cols), bool)
+        parts, pos = [], 0
+        if self.packed is not None:  # columns of the packed batch: one gather
+            _, _, _, ids, ks = plan.for_layout(self.packed.layout, [])
+            if len(ids):
+                starts = self.packed.number_start[ks]
+                lens = self.packed.number_start[ks + 1] - starts
+                ends = np.cumsum(lens)
+                base[ids] = ends - lens
+                parts.append(self.packed.numbers[np.repeat(starts - base[ids], lens) + np.arange(ends[-1])])
+                done[ids] = True
+                pos = int(ends[-1])
+        if len(plan.sig_ids):  # signals: one block, column after column
+            n = len(self.batch)
+            parts.append(self.signals[:, plan.sig_columns].T.ravel())
+            base[plan.sig_ids] = pos + n * np.arange(len(plan.sig_ids))
+            done[plan.sig_ids] = True
+            pos += n * len(plan.sig_ids)
         lev = self._lev_constants()
-        parts = [lev[i] if i in lev else self._number(k) for i, k in enumerate(self.c.num_cols)]
-        base = np.zeros(len(parts) + 1, OFFSET_DTYPE)
-        np.cumsum([len(p) for p in parts], out=base[1:])
+        for i in np.flatnonzero(~done).tolist():
+            part = lev[i] if i in lev else self._number(c.num_cols[i])
+            base[i] = pos
+            pos += len(part)
+            parts.append(part)
+        base[-1] = pos
         return (np.concatenate(parts) if parts else np.zeros(0)), base
 
     def _number(self, key: tuple) -> np.ndarray:
@@ -495,7 +645,7 @@ class _BatchRun:
         if kind == "elem":
             return self.batch.lists[self.c.levels[key[1]].key[1]].columns[key[2]]
         if kind == "sig":
-            return self.features[key[1]]
+            return self.signal(key[1])
         if kind == "strlen":
             col = self.string(key[1])
             chars = _core.code_point_counts(col.offsets, col.data).astype(np.float64)
@@ -515,28 +665,22 @@ class _BatchRun:
 
     def _lev_constants(self) -> dict[int, np.ndarray]:
         """Every ``strings.ilevenshtein(x, "constant")`` column: per string column, one core call
-        for all its constants over the column's distinct values."""
-        groups: dict[tuple, list[tuple[int, str]]] = {}
-        for i, key in enumerate(self.c.num_cols):
-            if key[0] == "lev" and (key[1][0] == "const" or key[2][0] == "const"):
-                _, a, b, level = key
-                const, other = (a, b) if a[0] == "const" else (b, a)
-                groups.setdefault((other, level), []).append((i, const[1]))
+        for all its constants over the column's distinct values (every value, in small batches)."""
         out = {}
-        for (skey, level), targets in groups.items():
+        for (skey, level), targets, consts in self.plan.lev_groups:
             col = self.string_at(skey, level)
-            consts = [c for _, c in targets if c]
             dist = np.full((len(col), len(consts)), math.nan)
-            if consts and len(col):
+            if len(consts) and len(col) > _SMALL:
                 hashes = _core.hash_strings(col.offsets, col.data, False)
                 _, first, inverse = np.unique(hashes, return_index=True, return_inverse=True)
                 uniq = _take(col, first)
-                b = StringColumn.from_strings(consts)
-                dist = _core.folded_levenshtein_matrix(uniq.offsets, uniq.data, b.offsets, b.data)[inverse]
+                dist = _core.folded_levenshtein_matrix(uniq.offsets, uniq.data, consts.offsets, consts.data)[inverse]
                 dist[~_nonnull(col)] = math.nan
-            column = iter(range(len(consts)))
-            for i, const in targets:
-                out[i] = dist[:, next(column)] if const else np.full(len(col), math.nan)
+            elif len(consts) and len(col):
+                dist = _core.folded_levenshtein_matrix(col.offsets, col.data, consts.offsets, consts.data)
+                dist[~_nonnull(col)] = math.nan
+            for i, j in targets:
+                out[i] = dist[:, j] if j >= 0 else np.full(len(col), math.nan)
         return out
 
     def _codes(self) -> tuple[np.ndarray, np.ndarray, int]:

@@ -122,6 +122,10 @@ int64_t FoldedLevenshtein(const std::string& a, const std::string& b);
 void FoldedLevenshteinMatrix(const int64_t* a_offsets, int64_t n_a, const uint8_t* a_data, const int64_t* b_offsets,
                              int64_t n_b, const uint8_t* b_data, double* out);
 
+// Whether data[0..n) is well-formed UTF-8 (no overlong forms, surrogates or code points
+// above U+10FFFF): what a UTF-8 regex engine may assume of its input.
+bool Utf8Valid(const uint8_t* data, int64_t n);
+
 // Number of UTF-8 code points of each row (bytes that are not continuation bytes).
 void CodePointCounts(const int64_t* offsets, int64_t n_rows, const uint8_t* data, int64_t* out);
 
