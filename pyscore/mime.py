@@ -406,18 +406,20 @@ class _MessageParser:
             nl = raw.find(b"\n")
             start = len(raw) if nl < 0 else nl + 1
         fields, body_start = _parse_head(raw, start, len(raw), limits, self.defects)
-        kept, stripped, x_from, index = self._strip(fields)
+        kept, encoded, stripped, x_from, index = self._strip(fields)
         self._walk(index, raw, body_start, len(raw), 0)
-        return self._message(kept, index, stripped, x_from, size)
+        return self._message(kept, encoded, index, stripped, x_from, size)
 
     def _strip(self, fields):
-        """(kept fields, stripped names, the X-From value, index of kept fields by lower name)."""
+        """(kept fields, positions in them of values with encoded words, stripped names,
+        the X-From value, index of kept fields by lower name)."""
         matcher = self.matcher
         cache = matcher.cache if matcher is not None else {}
-        kept, stripped = [], []
+        kept, encoded, stripped = [], [], []
         index: dict[str, list[str]] = {}
         x_from = ""
-        for name, value in fields:
+        for field in fields:
+            name, value = field
             lower = cache.get(name)
             if lower is None:
                 lower = matcher.classify(name) if matcher is not None else name.lower()
@@ -426,7 +428,9 @@ class _MessageParser:
                 if not x_from and name.lower() == "x-from":
                     x_from = value  # read before it goes: Enron display names live here
                 continue
-            kept.append((name, value))
+            if "=?" in value:
+                encoded.append(len(kept))
+            kept.append(field)
             values = index.get(lower)
             if values is None:
                 index[lower] = [value]
@@ -434,7 +438,7 @@ class _MessageParser:
                 values.append(value)
         if not x_from and "x-from" in index:
             x_from = index["x-from"][0]  # kept when stripping is off
-        return kept, tuple(stripped), x_from, index
+        return kept, encoded, tuple(stripped), x_from, index
 
     # -- tree
 
@@ -600,8 +604,8 @@ class _MessageParser:
 
     # -- the record
 
-    def _message(self, fields, index, stripped, x_from: str, size: int) -> Message:
-        headers = self._headers(fields, index)
+    def _message(self, fields, encoded, index, stripped, x_from: str, size: int) -> Message:
+        headers = self._headers(fields, encoded, index)
         sender = headers.from_
         if x_from and not sender.display_name:
             name = enron_display_name(x_from)
@@ -633,7 +637,7 @@ class _MessageParser:
         value = values[0] if len(values) == 1 else ", ".join(values)
         return tuple(parse_mailboxes(value, self.defects, limit=self.limits.max_recipients))
 
-    def _headers(self, fields, index) -> Headers:
+    def _headers(self, fields, encoded, index) -> Headers:
         defects = self.defects
         from_list = self._mailboxes(index, "from")
         if not from_list:
@@ -669,8 +673,15 @@ class _MessageParser:
             ),
             auth_summary=parse_auth(index.get("authentication-results", []), index.get("received-spf", [])),
             hops=tuple(parse_hop(i, v, defects) for i, v in enumerate(received[: self.limits.max_hops])),
-            fields=tuple((n, decode_words(v, defects) if "=?" in v else v) for n, v in fields),
+            fields=self._decoded(fields, encoded),
         )
+
+    def _decoded(self, fields: list[tuple[str, str]], encoded: list[int]) -> tuple[tuple[str, str], ...]:
+        """The fields with the encoded words of the values at ``encoded`` decoded (``fields`` is reused)."""
+        for i in encoded:
+            name, value = fields[i]
+            fields[i] = (name, decode_words(value, self.defects))
+        return tuple(fields)
 
     def _body(self) -> tuple[Body, list[tuple[str, str]]]:
         text = "\n".join(self.texts)

@@ -131,11 +131,31 @@ def _fast_mailbox(item: tuple[str, str, str, str, str], defects: list[Defect]) -
     return make_mailbox(_SPACES.sub(" ", name).strip(), addr1 or addr2)
 
 
+def _list_items(value: str) -> list[tuple[str, str, str, str, str]] | None:
+    """``_ITEM.findall(value)`` when ``_LIST`` matches ``value``, else None.
+
+    Items found back to back from the start to the end are a match of
+    ``_LIST`` already (one pass instead of two); only when they are not is
+    ``_LIST`` itself asked.
+    """
+    items = []
+    pos = 0
+    for m in _ITEM.finditer(value):
+        if m.start() != pos:
+            break
+        items.append(m.groups(""))  # "" for groups that did not take part, as findall gives
+        pos = m.end()
+    else:
+        if items and pos == len(value):
+            return items
+    return _ITEM.findall(value) if _LIST.match(value) else None
+
+
 def parse_mailboxes(value: str, defects: list[Defect], *, limit: int = 1000) -> list[Mailbox]:
     """The mailboxes of an address-list header (From, To, Cc, Reply-To ...)."""
-    if _LIST.match(value):
+    items = _list_items(value)
+    if items is not None:
         # Fast path: every item is "Name" <addr>, Name <addr> or a bare addr (most headers).
-        items = _ITEM.findall(value)
         if len(items) > limit:
             defects.append(Defect("too_many_addresses", f"more than {limit} in one header"))
             del items[limit:]

@@ -110,3 +110,17 @@ def test_ipv4_pattern_matches_the_look_behind_first_form(text):
     for pos in (0, 1, 3):
         fast, slow = mime_headers._IPV4.search(text, pos), plain.search(text, pos)
         assert (fast and (fast.span(), fast.group(1))) == (slow and (slow.span(), slow.group(1)))
+
+
+_ADDRESS_TEXT = st.lists(st.sampled_from([
+    "a@b.example", "Name", " ", ",", ";", ":", '"', '"Doe, J"', "<", ">", "<x@y.example>", "(c)", "\\", "@", "=?utf-8?q?x?=",
+]), max_size=12).map("".join)
+
+
+@settings(max_examples=500, deadline=None)
+@given(_ADDRESS_TEXT)
+def test_address_list_items_match_the_two_pass_form(value):
+    from pyscore import mime_headers
+
+    expected = mime_headers._ITEM.findall(value) if mime_headers._LIST.match(value) else None
+    assert mime_headers._list_items(value) == expected
