@@ -60,3 +60,78 @@ def test_data_files_keep_hash_signs_inside_entries():
     from pyscore.signals.lists import html_tricks
 
     assert ";color:#fff" in html_tricks()["white_text"]
+
+
+def _sample_batch():
+    import numpy as np
+
+    from pyscore.batch import MessageBatch
+    from pyscore.signals.registry import ScoringContext
+    from pyscore.signals.sample import random_messages, sample_tenants
+
+    messages = random_messages(12, seed=21)
+    tenants = sample_tenants()
+    ids = sorted(tenants)
+    context = ScoringContext(tenants=[ids[i % len(ids)] for i in range(len(messages))],
+                             times=np.zeros(len(messages)), tenant_configs=tenants)
+    return MessageBatch.from_messages(messages), context
+
+
+def test_one_joint_call_equals_each_group_alone():
+    """The fused call over all groups gives what each group's own compute gives."""
+    import numpy as np
+
+    registry = build_registry(include_baseline=False)
+    batch, context = _sample_batch()
+    whole = registry.compute(batch, context)
+    start = 0
+    for group in registry.groups:
+        block = np.full((len(batch), len(group.signals)), np.nan, dtype=np.float32)
+        group.compute(batch, context, block)
+        np.testing.assert_array_equal(whole[:, start:start + len(group.signals)], block, err_msg=group.name)
+        strided = np.full((len(batch), len(group.signals) + 3), np.nan, dtype=np.float32)[:, 1:-2]
+        group.compute(batch, context, strided)  # a non-contiguous block is filled through a copy
+        np.testing.assert_array_equal(strided, block, err_msg=group.name)
+        start += len(group.signals)
+
+
+def test_neighbouring_groups_with_one_joint_are_computed_in_one_call():
+    import numpy as np
+
+    from pyscore.signals.registry import Signal, SignalGroup, SignalRegistry
+
+    calls = []
+
+    def joint(batch, context, out, starts):
+        calls.append(dict(starts))
+        for name, start in starts.items():
+            out[:, start] = float(len(name))
+
+    def alone(batch, context, out):
+        out[:] = 7.0
+
+    def sig(name):
+        return Signal(name, "message", "count", "test")
+
+    registry = SignalRegistry()
+    registry.register(SignalGroup("ab", (sig("a"), sig("b")), alone, joint=joint))
+    registry.register(SignalGroup("c", (sig("c"),), alone, joint=joint))
+    registry.register(SignalGroup("d", (sig("d"),), alone))
+    batch, context = _sample_batch()
+    out = registry.compute(batch, context)
+    assert calls == [{"ab": 0, "c": 2}]
+    assert out[0, 0] == 2 and np.isnan(out[0, 1]) and out[0, 2] == 1 and out[0, 3] == 7
+
+
+def test_a_batch_without_a_needed_column_is_refused_by_name():
+    import numpy as np
+
+    from pyscore.batch import MessageBatch
+    from pyscore.signals import compute_features
+
+    batch, context = _sample_batch()
+    columns = {p: c for p, c in batch.columns.items() if p != "headers.mailer"}
+    partial = MessageBatch(batch.ids, columns, dict(batch.lists))
+    with pytest.raises(KeyError, match="headers.mailer"):
+        compute_features(partial, context)
+    assert np.isfinite(compute_features(batch, context)).any()

@@ -333,19 +333,31 @@ def ac_scan(buf, n, byte_class, table, out_pat, dict_link, next_out, pat_len, pa
             s = dict_link[s]
 
 
+HTML_SKIP = 255  # class of the bytes that normalize_html drops (ASCII whitespace)
+
+
+def html_byte_class(byte_class):
+    """The byte classes of an automaton over normalize_html's form, for ac_scan_html: ASCII
+    upper case mapped to the class of its lower case, whitespace to HTML_SKIP."""
+    out = byte_class.copy()
+    out[65:91] = byte_class[97:123]
+    for b in (9, 10, 11, 12, 13, 32):
+        out[b] = HTML_SKIP
+    return out
+
+
 @njit(cache=True)
 def ac_scan_html(data, a, b, cap, byte_class, table, out_pat, dict_link, next_out, pat_label, counts):
     """ac_scan without boundaries over html's normal form (textnorm.normalize_html) of
-    data[a:b], fused: ASCII lower-cased, ASCII whitespace skipped, first cap bytes."""
+    data[a:b], fused: byte_class is html_byte_class(...) (lower-cases ASCII, marks the
+    whitespace to skip), first cap bytes."""
     end = min(b, a + cap)
     state = 0
     for i in range(a, end):
-        c = data[i]
-        if c == 32 or c == 10 or c == 13 or c == 9 or c == 11 or c == 12:
+        cl = byte_class[data[i]]
+        if cl == HTML_SKIP:
             continue
-        if 65 <= c <= 90:
-            c += 32
-        nxt = table[state, byte_class[c]]
+        nxt = table[state, cl]
         if nxt >= 0:
             state = nxt
             continue
@@ -435,6 +447,11 @@ def _currency_at(buf, n, i):
     return 0
 
 
+MONEY_START = np.zeros(256, dtype=np.uint8)  # a compile-time constant of count_money
+for _b in (36, 0xC2, 0xE2, 117, 101, 103, 98):
+    MONEY_START[_b] = 1
+
+
 @njit(cache=True)
 def count_money(buf, n):
     """Currency markers ($ € £ ¥ ₹, usd eur gbp brl btc as words) next to a digit,
@@ -444,6 +461,9 @@ def count_money(buf, n):
     while i < n:
         c = buf[i]
         # only these bytes can start a marker: $ £¥(0xC2) €₹(0xE2), or u e g b at a word start
+        if not MONEY_START[c]:
+            i += 1
+            continue
         symbol = c == 36 or c == 0xC2 or c == 0xE2
         nb = buf[i + 1] if i + 1 < n else 0
         code_start = ((c == 117 and nb == 115) or (c == 101 and nb == 117) or (c == 103 and nb == 98) or

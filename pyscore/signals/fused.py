@@ -77,7 +77,11 @@ def build_kernel_tables(tables: OrgTables) -> KernelTables:
               "n_mailer": len(lists.MAILER_FAMILIES), "n_categories": len(cats), "pdf_category": cats.index("pdf"),
               "archive_category": cats.index("archive"), "tiny_pdf": attachments.TINY_PDF_BYTES,
               "distance_cap": identity.DISTANCE_CAP}
-    u8 = {"flags": flags, **{f"{a}_class": automata[a].byte_class for a in k.AUTOMATA},
+    classes = {a: automata[a].byte_class for a in k.AUTOMATA}
+    if int(html.byte_class.max()) >= k.HTML_SKIP:
+        raise ValueError("html_tricks.txt: too many distinct bytes for the HTML automaton")
+    classes["h"] = k.html_byte_class(html.byte_class)  # ac_scan_html reads the derived classes
+    u8 = {"flags": flags, **{f"{a}_class": classes[a] for a in k.AUTOMATA},
           "link_risky": link_risky, "att_risky": att_risky, "has_own": tables.has_own, "has_vips": tables.has_vips,
           "has_finance": tables.has_finance, "brand_key_data": tables.brand_key_data,
           "own_label_data": tables.own_label_data, "vip_key_data": tables.vip_key_data,

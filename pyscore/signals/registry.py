@@ -82,7 +82,7 @@ class SignalRegistry:
     def __init__(self) -> None:
         self._groups: list[SignalGroup] = []
         self._names: set[str] = set()
-        self._plan: list[tuple[JointFn | None, list[tuple[SignalGroup, int]]]] | None = None
+        self._plan: list[tuple[JointFn | None, list[tuple[SignalGroup, int]], dict[str, int]]] | None = None
 
     def register(self, group: SignalGroup) -> SignalGroup:
         for sig in group.signals:
@@ -93,16 +93,18 @@ class SignalRegistry:
         self._plan = None
         return group
 
-    def _runs(self) -> list[tuple[JointFn | None, list[tuple[SignalGroup, int]]]]:
-        """Groups with their first column, neighbours sharing a joint function in one run."""
+    def _runs(self) -> list[tuple[JointFn | None, list[tuple[SignalGroup, int]], dict[str, int]]]:
+        """(joint, groups with their first column, {group: first column}); neighbours
+        sharing a joint function form one run."""
         if self._plan is None:
-            plan: list[tuple[JointFn | None, list[tuple[SignalGroup, int]]]] = []
+            plan: list[tuple[JointFn | None, list[tuple[SignalGroup, int]], dict[str, int]]] = []
             start = 0
             for group in self._groups:
                 if group.joint is not None and plan and plan[-1][0] is group.joint:
                     plan[-1][1].append((group, start))
+                    plan[-1][2][group.name] = start
                 else:
-                    plan.append((group.joint, [(group, start)]))
+                    plan.append((group.joint, [(group, start)], {group.name: start}))
                 start += len(group.signals)
             self._plan = plan
         return self._plan
@@ -127,9 +129,9 @@ class SignalRegistry:
     def compute(self, batch: MessageBatch, context: ScoringContext) -> np.ndarray:
         """The feature matrix: float32 (messages x signals), NaN where not available."""
         out = np.full((len(batch), len(self._names)), np.nan, dtype=FEATURE_DTYPE)
-        for joint, members in self._runs():
+        for joint, members, starts in self._runs():
             if joint is not None:
-                joint(batch, context, out, {group.name: start for group, start in members})
+                joint(batch, context, out, starts)
                 continue
             group, start = members[0]
             stop = start + len(group.signals)
