@@ -88,6 +88,14 @@ class Engine:
         self.detectors: list[Detector] = self.rules.detectors() + [d for m in self.models for d in m.detectors()]
         self.policy = CompiledPolicy(Policy.load(bundle.policy_path), self.detectors)
         self.log = log
+        self.signal_names = REGISTRY.names
+        # score-matrix column of each model detector -> (model, its detector index)
+        self._model_columns = {}
+        column = self.rules.count
+        for model in self.models:
+            for k in range(len(model.outputs)):
+                self._model_columns[column + k] = (model, k)
+            column += len(model.outputs)
         self._observe_lock = threading.Lock()
 
     @classmethod
@@ -209,16 +217,16 @@ class Engine:
     def _contributions(self, features: np.ndarray, decisions: Decisions) -> list[list[dict[str, Any]]]:
         """Top feature contributions of the deciding model, for rows a model decided."""
         out: list[list[dict[str, Any]]] = [[] for _ in range(len(decisions))]
-        names = REGISTRY.names
-        column = self.rules.count
-        for model in self.models:
-            for k in range(len(model.outputs)):
-                rows = np.flatnonzero(decisions.deciding == column + k)
-                if not len(rows):
-                    continue
-                for r, top in zip(rows, model.top_contributions(features[rows], TOP_CONTRIBUTIONS, k), strict=True):
-                    out[r] = [{"signal": names[f], "value": float(features[r, f]), "contribution": c} for f, c in top]
-            column += len(model.outputs)
+        deciding = np.asarray(decisions.deciding)
+        model_rows = np.flatnonzero(deciding >= self.rules.count)
+        if not len(model_rows):  # the common case: a rule decided, or nothing did
+            return out
+        names = self.signal_names
+        for column in np.unique(deciding[model_rows]).tolist():
+            model, k = self._model_columns[column]
+            rows = model_rows[deciding[model_rows] == column]
+            for r, top in zip(rows, model.top_contributions(features[rows], TOP_CONTRIBUTIONS, k), strict=True):
+                out[r] = [{"signal": names[f], "value": float(features[r, f]), "contribution": c} for f, c in top]
         return out
 
 

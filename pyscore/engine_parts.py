@@ -28,6 +28,7 @@ class RulesDetectors:
 
     def __init__(self, compiled) -> None:
         self.compiled = compiled
+        self.feature_names = REGISTRY.names  # built once: the registry assembles the list per call
 
     @property
     def count(self) -> int:
@@ -44,7 +45,7 @@ class RulesDetectors:
         """uint8 (messages x rules) hits."""
         if not self.count:
             return np.zeros((len(batch), 0), dtype=np.uint8)
-        return self.compiled.evaluate(batch, context, features=features, feature_names=REGISTRY.names)
+        return self.compiled.evaluate(batch, context, features=features, feature_names=self.feature_names)
 
 
 @dataclass

@@ -89,13 +89,19 @@ def test_score_batch_from_table_and_iterable(engine):
 
 
 def test_model_contributions_name_signals(engine, bundle_path):
+    names = engine.signal_names
     test = pipeline.load_split(bundle_path.parent / "data", "test", progress=lambda m: None)
     scored = engine.score_messages(test.messages, tenants=test.tenants, ids=test.ids, times=test.times)
     model_rows = [i for i, d in enumerate(scored.decisions.deciding)
                   if d >= 0 and engine.detectors[d].kind == "model"]
+    assert model_rows, "the test bundle's models decide no message: nothing to check"
     for i in model_rows:
         contrib = scored.contributions[i]
         assert contrib and all(c["signal"] in engine_signal_names() for c in contrib)
+        assert len(contrib) == 5 and all(c["value"] == scored.features[i, names.index(c["signal"])]
+                                          or np.isnan(c["value"]) for c in contrib)
+    rule_rows = [i for i, d in enumerate(scored.decisions.deciding) if d < engine.rules.count]
+    assert all(scored.contributions[i] == [] for i in rule_rows)
     assert scored.features.shape == (len(test.rows), len(engine_signal_names()))
 
 
