@@ -76,11 +76,11 @@ from pyscore.message import (
 from pyscore.mime_headers import (
     decode_words,
     enron_display_name,
+    mailbox_list,
     make_address,
     parse_auth,
     parse_date,
     parse_hop,
-    parse_mailboxes,
     parse_msg_ids,
     parse_params,
 )
@@ -635,7 +635,10 @@ class _MessageParser:
         if not values:
             return ()
         value = values[0] if len(values) == 1 else ", ".join(values)
-        return tuple(parse_mailboxes(value, self.defects, limit=self.limits.max_recipients))
+        boxes, defects = mailbox_list(value, self.limits.max_recipients)
+        if defects:
+            self.defects.extend(defects)
+        return boxes
 
     def _headers(self, fields, encoded, index) -> Headers:
         defects = self.defects

@@ -151,6 +151,26 @@ def _list_items(value: str) -> list[tuple[str, str, str, str, str]] | None:
     return _ITEM.findall(value) if _LIST.match(value) else None
 
 
+_MAX_CACHED_LIST = 4096  # longer address lists are parsed each time (bounds the cache's memory)
+
+
+def mailbox_list(value: str, limit: int = 1000) -> tuple[tuple[Mailbox, ...], tuple[Defect, ...]]:
+    """``parse_mailboxes`` as (mailboxes, the defects it found), cached: To, Cc and
+    From values repeat from message to message (list addresses, thread replies)."""
+    if len(value) > _MAX_CACHED_LIST:
+        return _mailbox_list(value, limit)
+    return _cached_mailbox_list(value, limit)
+
+
+def _mailbox_list(value: str, limit: int) -> tuple[tuple[Mailbox, ...], tuple[Defect, ...]]:
+    defects: list[Defect] = []
+    boxes = parse_mailboxes(value, defects, limit=limit)
+    return tuple(boxes), tuple(defects)
+
+
+_cached_mailbox_list = functools.lru_cache(maxsize=8192)(_mailbox_list)
+
+
 def parse_mailboxes(value: str, defects: list[Defect], *, limit: int = 1000) -> list[Mailbox]:
     """The mailboxes of an address-list header (From, To, Cc, Reply-To ...)."""
     items = _list_items(value)
@@ -411,6 +431,16 @@ def _domain_part(value: str) -> str:
     return value.rsplit("@", 1)[-1].strip(".<>").lower()
 
 
+# Records are frozen, so equal ones can be shared: results and domains repeat from mail to mail.
+_NO_CHECK = AuthCheck()
+_NO_AUTH = AuthSummary()
+
+
+@functools.lru_cache(maxsize=4096)
+def _auth_check(result: str, domain: str) -> AuthCheck:
+    return AuthCheck(result=result, domain=domain)
+
+
 def parse_auth(auth_results: list[str], received_spf: list[str]) -> AuthSummary:
     """SPF / DKIM / DMARC from the topmost Authentication-Results (and Received-SPF)."""
     found: dict[str, AuthCheck] = {}
@@ -424,7 +454,7 @@ def parse_auth(auth_results: list[str], received_spf: list[str]) -> AuthSummary:
             if method in found:
                 continue
             d = _AUTH_DOMAIN[method].search(item)
-            found[method] = AuthCheck(result=m.group(2).lower(), domain=_domain_part(d.group(1)) if d else "")
+            found[method] = _auth_check(m.group(2).lower(), _domain_part(d.group(1)) if d else "")
         if len(found) == 3:
             break
     if "spf" not in found and received_spf:
@@ -433,11 +463,13 @@ def parse_auth(auth_results: list[str], received_spf: list[str]) -> AuthSummary:
         if m:
             d = _SPF_DOMAIN.search(header)
             domain = _domain_part(d.group(1) or d.group(2)) if d else ""
-            found["spf"] = AuthCheck(result=m.group(1).lower(), domain=domain)
+            found["spf"] = _auth_check(m.group(1).lower(), domain)
+    if not found:
+        return _NO_AUTH
     return AuthSummary(
-        spf=found.get("spf", AuthCheck()),
-        dkim=found.get("dkim", AuthCheck()),
-        dmarc=found.get("dmarc", AuthCheck()),
+        spf=found.get("spf", _NO_CHECK),
+        dkim=found.get("dkim", _NO_CHECK),
+        dmarc=found.get("dmarc", _NO_CHECK),
     )
 
 

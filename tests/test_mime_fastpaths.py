@@ -124,3 +124,14 @@ def test_address_list_items_match_the_two_pass_form(value):
 
     expected = mime_headers._ITEM.findall(value) if mime_headers._LIST.match(value) else None
     assert mime_headers._list_items(value) == expected
+
+
+def test_cached_address_lists_replay_their_defects():
+    from pyscore.mime import parse
+
+    raw = (b"From: Doe, John <j@x.example>\nTo: no address here\nCc: =?bogus?q?x?= <c@x.example>\n"
+           b"Subject: s\n\nbody\n")
+    first, second = parse(raw), parse(raw)  # the second reads the address lists from the cache
+    assert first.to_dict() == second.to_dict()
+    kinds = [d.kind for d in second.defects]
+    assert "unquoted_display_name" in kinds and "bad_address" in kinds and "unknown_charset" in kinds
