@@ -312,7 +312,17 @@ _SCALAR_STR_ATTRS = [
     "subject.subject", "body.text", "body.html_raw", "body.html_text", "body.current_thread_text",
 ]
 _NONE_AS_EMPTY = [_SCALAR_STR_ATTRS.index(f"headers.auth_summary.{c}.result") for c in ("spf", "dkim", "dmarc")]
-_SCALAR_NUM_GETTERS = [g for _, k, g in SCALAR_SPECS if k == "num"]
+_SCALAR_NUM_PATHS = ["headers.date", *(f"headers.auth_summary.{c}.pass" for c in ("spf", "dkim", "dmarc")), "size"]
+if [p for p, k, _ in SCALAR_SPECS if k == "num"] != _SCALAR_NUM_PATHS:
+    raise ImportError("batch.py: _scalar_numbers no longer follows the number columns of SCALAR_SPECS")
+
+
+def _scalar_numbers(m: Message) -> tuple[float, ...]:
+    """The scalar number columns of one message, in _SCALAR_NUM_PATHS order."""
+    headers = m.headers
+    auth = headers.auth_summary
+    return (_epoch(headers.date), _flag(auth.spf.passed), _flag(auth.dkim.passed), _flag(auth.dmarc.passed),
+            float(m.size))
 
 
 def _attr_columns(*paths: str) -> Callable[[list], list]:
@@ -384,9 +394,10 @@ def pack_messages(messages: list[Message]) -> PackedBatch:
         for i in _NONE_AS_EMPTY:
             columns[i] = [v or "" for v in columns[i]]
         strings = [v for column in columns for v in column]
-    numbers = [get(m) for get in _SCALAR_NUM_GETTERS for m in messages]
+    numbers = list(_scalar_numbers(messages[0])) if n == 1 else \
+        [v for column in zip(*map(_scalar_numbers, messages), strict=True) for v in column]
     str_counts = [n] * len(_SCALAR_STR_ATTRS)
-    num_counts = [n] * len(_SCALAR_NUM_GETTERS)
+    num_counts = [n] * len(_SCALAR_NUM_PATHS)
     lengths = []
     for elements_of, str_columns, n_str, num_getters in _LIST_GETTERS:
         per_message = [elements_of(m) for m in messages]
