@@ -5,6 +5,10 @@ Run: cd bench && OMP_NUM_THREADS=1 ../.venv-dev/bin/pytest -o python_files='benc
 Messages come from ../shared/corpora (a mix of safe and malicious sources) when present,
 otherwise they are generated. Each figure is the median over rounds; the interpreter runs
 on the first 150 messages of the same batch (it is ~100x slower) and is scaled per message.
+
+The engine scores one message at a time: the *_one_message cases run the starter pack
+alone on batches of one message (200 distinct messages, each its own batch, built before
+timing), beside the reference interpreter on the same messages.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from pyscore.rules.types import PROFILE_FIELDS, registered_signals  # noqa: E402
 N_RULES = 300
 BATCH = 1000
 REFERENCE_MESSAGES = 150
+ONE_MESSAGES = 200
 CORPORA = Path(__file__).resolve().parents[2] / "shared" / "corpora"
 MIX = (("enron", 400), ("linux_mips", 150), ("spamassassin", 150), ("phishing_pot", 200), ("nazario", 100))
 
@@ -98,8 +103,13 @@ def setup():
         features[:, names.index(n)] = rng.integers(0, 4, len(messages))
     rows = [message_row(m, ruleset.catalog, dict(zip(names, features[i].tolist(), strict=True)))
             for i, m in enumerate(messages[:REFERENCE_MESSAGES])]
+    pack_rules = RuleSet.load(PACK_DIR, signals=signals, lists=NAMED_LISTS)
+    one = [MessageBatch.from_messages([m]) for m in messages[:ONE_MESSAGES]]
+    one_rows = [message_row(m, pack_rules.catalog, dict(zip(names, features[i].tolist(), strict=True)))
+                for i, m in enumerate(messages[:ONE_MESSAGES])]
     return {"ruleset": ruleset, "compiled": compiled, "batch": batch, "features": features, "names": names,
-            "rows": rows, "source": "corpora" if have_corpora else "generated"}
+            "rows": rows, "source": "corpora" if have_corpora else "generated",
+            "pack": pack_rules, "pack_compiled": pack_rules.compile(), "one": one, "one_rows": one_rows}
 
 
 def test_rules_compiled(benchmark, setup):
@@ -137,3 +147,36 @@ def test_rules_reference_interpreter(benchmark, setup):
         t0 = time.perf_counter()
         s["compiled"].evaluate(s["batch"], features=s["features"], feature_names=s["names"])
         print(f"one more compiled batch: {1e6 * (time.perf_counter() - t0) / len(s['batch']):.1f} us/message")
+
+
+def test_rules_compiled_one_message(benchmark, setup):
+    s = setup
+    compiled, names = s["pack_compiled"], s["names"]
+    calls = [(b, s["features"][i:i + 1]) for i, b in enumerate(s["one"])]
+
+    def run():
+        return [compiled.evaluate(b, features=f, feature_names=names) for b, f in calls]
+
+    out = benchmark.pedantic(run, rounds=5, iterations=1, warmup_rounds=1)
+    per_call = benchmark.stats.stats.median / len(calls)
+    benchmark.extra_info.update(us_per_call=1e6 * per_call, rules=len(compiled.rules), messages=len(calls))
+    setup["one_per_call"] = per_call
+    setup["one_out"] = np.vstack(out)
+
+
+def test_rules_reference_one_message(benchmark, setup):
+    s = setup
+    trees = [r.tree for r in s["pack"].rules]
+    lists = s["pack"].lists
+
+    def run():
+        return [[interpret(t, row, lists) for t in trees] for row in s["one_rows"]]
+
+    want = benchmark.pedantic(run, rounds=3, iterations=1)
+    per_call = benchmark.stats.stats.median / len(s["one_rows"])
+    benchmark.extra_info.update(us_per_call=1e6 * per_call, rules=len(trees), messages=len(s["one_rows"]))
+    if "one_out" in s:
+        assert (s["one_out"] == np.array(want, np.uint8)).all(), "compiled and reference disagree"
+        print(f"\nstarter pack ({len(trees)} rules), one message per batch, {s['source']} messages: compiled "
+              f"{1e6 * s['one_per_call']:.0f} us/call, reference {1e6 * per_call:.0f} us/call, "
+              f"speed-up {per_call / s['one_per_call']:.1f}x")

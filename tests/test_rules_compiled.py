@@ -178,3 +178,27 @@ def test_fast_engine_runs_translatable_regexes_and_leaves_the_rest_to_re(regex_e
         assert "fast regexes on ('col', 'body.current_thread.text'): 1 expressions, 0 refused" in dump
     else:
         assert "fast regexes" not in dump
+
+
+def test_one_message_batches_and_unpacked_batches_agree_with_whole_batches(regex_engine):
+    # The engine scores one message at a time (small-batch paths: no guards, whole packed text);
+    # a batch made of columns rather than packed from messages takes the column-by-column paths.
+    gen = RuleGen(11)
+    sources = [gen.rule(depth=3) for _ in range(60)]
+    r = random.Random(11)
+    messages = [random_message(r) for _ in range(40)]
+    signals = [random_signals(r) for _ in messages]
+    names = sorted(SIGNALS)
+    features = np.array([[s.get(n, math.nan) for n in names] for s in signals], np.float32)
+    _, compiled = compile_sources(sources)
+    batch = MessageBatch.from_messages(messages)
+    whole = compiled.evaluate(batch, features=features, feature_names=names)
+    single = np.vstack([compiled.evaluate(MessageBatch.from_messages([m]), features=features[i:i + 1],
+                                          feature_names=names) for i, m in enumerate(messages)])
+    unpacked = MessageBatch(batch.ids, {k: batch.columns[k] for k in batch.columns},
+                            {g: batch.lists[g] for g in batch.lists})
+    assert "packed" not in vars(unpacked)
+    assert (single == whole).all()
+    assert (compiled.evaluate(unpacked, features=features, feature_names=names) == whole).all()
+    got, want = both(sources, messages, signals)
+    assert (whole == want).all()

@@ -111,3 +111,45 @@ def test_pair_match_and_levenshtein_agree_with_python():
             assert got == want, (name, ci)
     dist = _core.folded_levenshtein(a, b).tolist()
     assert dist == [fn.levenshtein(fn.ascii_lower(x), fn.ascii_lower(y)) for x, y in zip(a, b, strict=True)]
+
+
+def _random_strings(r: random.Random, n: int, longest: int) -> list[str]:
+    alphabet = "aAbBkK\u212aé€😀 -"
+    return ["".join(r.choice(alphabet) for _ in range(r.randint(0, longest))) for _ in range(n)]
+
+
+def test_levenshtein_matrix_agrees_with_python():
+    # Bit-parallel for patterns of up to 64 code points, the table beyond: both sides of 64.
+    r = random.Random(5)
+    a, b = _random_strings(r, 60, 90), _random_strings(r, 12, 80)
+    ca, cb = StringColumn.from_strings(a), StringColumn.from_strings(b)
+    got = _core.folded_levenshtein_matrix(ca.offsets, ca.data, cb.offsets, cb.data)
+    want = [[fn.levenshtein(fn.ascii_lower(x), fn.ascii_lower(y)) for y in b] for x in a]
+    assert got.tolist() == want
+    assert _core.folded_levenshtein(["K" * 70], ["k" * 65]).tolist() == [5]
+
+
+def test_code_point_counts():
+    values = _random_strings(random.Random(6), 50, 20)
+    col = StringColumn.from_strings(values)
+    assert _core.code_point_counts(col.offsets, col.data).tolist() == [len(v) for v in values]
+    with pytest.raises(ValueError, match="offsets"):
+        _core.code_point_counts(np.array([0, 5], np.int64), np.zeros(2, np.uint8))
+
+
+def test_utf8_validation_agrees_with_python():
+    r = random.Random(7)
+    pieces = [b"a", b"\xc3\xa9", b"\xe2\x82\xac", b"\xf0\x9f\x98\x80", b"\xed\xa0\x80", b"\xc0\xaf", b"\xe0\x80\xaf",
+              b"\xf4\x90\x80\x80", b"\x80", b"\xff", b"abcdefgh"]
+    for _ in range(3000):
+        raw = b"".join(r.choice(pieces) for _ in range(r.randint(0, 6)))
+        raw = raw[: r.randint(0, len(raw))] if r.random() < 0.2 else raw  # cut sequences too
+        try:
+            raw.decode("utf-8")
+            want = True
+        except UnicodeDecodeError:
+            want = False
+        data = np.frombuffer(b"xx" + raw, np.uint8)
+        assert _core.utf8_valid(data, 2, len(data)) == want, raw
+    with pytest.raises(ValueError, match="outside"):
+        _core.utf8_valid(np.zeros(3, np.uint8), 2, 5)

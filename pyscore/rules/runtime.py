@@ -67,6 +67,8 @@ def _run_plan(plan: tuple, v: str, folded: list | None = None) -> bool:
     return False
 
 
+_NO_CODES = (np.zeros(0, np.int64), np.zeros(1, OFFSET_DTYPE), 0)
+_WHOLE_TEXT = 1 << 16  # packed texts up to this size are checked and copied once per batch
 _SMALL = 16  # batches of at most this many messages scan every value: guards cost more than scans
 _PAIR_MODES = {"contains": 1, "starts_with": 2, "ends_with": 4}
 
@@ -187,10 +189,14 @@ class _Plan:
         self.signal_index = {s: j for j, s in enumerate(signals)}
         sig = [(i, self.signal_index[key[1]]) for i, key in enumerate(c.num_cols) if key[0] == "sig"]
         self.sig_ids = np.array([i for i, _ in sig], np.intp)
+        self.num_level = np.array([_num_level(key) for key in c.num_cols], np.intp)
+        self.unpacked_numbers = [i for i, key in enumerate(c.num_cols) if key[0] != "sig"]
+        self._number_layouts: dict[int, tuple] = {}
         self.sig_columns = np.array([j for _, j in sig], np.intp)
         self._c = c
         self._layouts: dict[int, tuple] = {}
         self._strings: dict[int, tuple] = {}
+        self._slow: tuple | None = None
         groups: dict[tuple, list[tuple[int, str]]] = {}
         for i, key in enumerate(c.num_cols):
             if key[0] == "lev" and (key[1][0] == "const" or key[2][0] == "const"):
@@ -213,6 +219,13 @@ class _Plan:
             return f"{self._c.levels[key[1]].key[1]}[].{key[2]}"
         return None
 
+    def slow_atoms(self, regex_readers: dict[int, list[int]], fast: _FastRegexes | None) -> tuple[list[int], bool]:
+        """Lazy atoms the fast engine does not run, and whether a regex is among them."""
+        if self._slow is None or self._slow[0] is not fast:
+            slow = [aid for aid in regex_readers if fast is None or aid not in fast.atoms]
+            self._slow = (fast, (slow, any(self._c.atoms[aid][0] == "regex" for aid in slow)))
+        return self._slow[1]
+
     def packed_string(self, layout, key: tuple) -> int | None:
         """The packed string column index of a column key, or None."""
         cache = self._strings.get(id(layout))
@@ -223,9 +236,26 @@ class _Plan:
             cache[1][key] = layout.strings.get(name) if name is not None else None
         return cache[1][key]
 
+    def numbers_for_layout(self, layout) -> tuple:
+        """(message-level numeric columns read from packed numbers, their packed indexes, the same
+        for element columns, the remaining non-signal columns)."""
+        found = self._number_layouts.get(id(layout))
+        if found is not None and found[0] is layout:
+            return found[1]
+        top, elem, others = [], [], []
+        for i, key in enumerate(self._c.num_cols):
+            name = self.packed_name(key) if key[0] in ("col", "elem") else None
+            if name is not None and name in layout.numbers:
+                (top if key[0] == "col" else elem).append((i, layout.numbers[name]))
+            elif key[0] != "sig":
+                others.append(i)
+        plan = (np.array([i for i, _ in top], np.intp), np.array([k for _, k in top], np.intp),
+                [i for i, _ in elem], [k for _, k in elem], others)
+        self._number_layouts[id(layout)] = (layout, plan)
+        return plan
+
     def for_layout(self, layout, matchers: list) -> tuple:
-        """(matchers read from the packed text, their string column indexes, the other matchers,
-        numeric column ids read from packed numbers, their number column indexes)."""
+        """(matchers read from the packed text, their string column indexes, the other matchers)."""
         found = self._layouts.get(id(layout))
         if found is not None and found[0] is layout:
             return found[1]
@@ -237,15 +267,18 @@ class _Plan:
                 ks.append(layout.strings[name])
             else:
                 other.append((skey, matcher))
-        num_ids, num_ks = [], []
-        for i, key in enumerate(self._c.num_cols):
-            name = self.packed_name(key) if key[0] in ("col", "elem") else None
-            if name is not None and name in layout.numbers:
-                num_ids.append(i)
-                num_ks.append(layout.numbers[name])
-        plan = (packed, np.array(ks, np.intp), other, np.array(num_ids, np.intp), np.array(num_ks, np.intp))
+        plan = (packed, np.array(ks, np.intp), other)
         self._layouts[id(layout)] = (layout, plan)
         return plan
+
+
+def _num_level(key: tuple) -> int:
+    """The level of a numeric column key (as ``Compiler`` builds them): its rows are that level's."""
+    if key[0] == "elem":
+        return key[1]
+    if key[0] in ("strlen", "lev"):
+        return key[-1]
+    return 0  # col, sig
 
 
 class _FastRegexes:
@@ -327,9 +360,13 @@ class _BatchRun:
         self.cache: dict[tuple, StringColumn] = {}
         self.value_cache: dict[tuple, list[str]] = {}
         self.hash_cache: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
+        self.whole_text: tuple | None = None
+        self.all_hashes: tuple[np.ndarray, np.ndarray] | None = None
         self.texts: dict[tuple, dict[int, tuple]] = {}
         for lid, lv in enumerate(c.levels[1:], 1):
-            if lv.key[0] == "group":
+            if lv.key[0] == "group" and self.packed is not None and lv.key[1] in self.packed.layout.groups:
+                offsets = self.packed.group_offsets[self.packed.layout.groups[lv.key[1]]]
+            elif lv.key[0] == "group":
                 offsets = batch.lists[lv.key[1]].offsets
             else:
                 offsets = self._extract(lid, lv.key[1], lv.key[2], lv.parent)
@@ -390,12 +427,39 @@ class _BatchRun:
         col = self.string(skey)
         return col if idx is None else _take(col, idx)
 
+    def arrays(self, skey: tuple) -> tuple[np.ndarray, np.ndarray]:
+        """(offsets, data) of a string column at its own level: views of the packed batch when it
+        holds the column (offsets then point into the whole packed text), else the StringColumn's."""
+        packed = self.packed
+        k = self.plan.packed_string(packed.layout, skey) if packed is not None else None
+        if k is None:
+            col = self.string(skey)
+            return col.offsets, col.data
+        start = packed.string_start
+        return packed.offsets[start[k]:start[k + 1] + 1], packed.text
+
+    def arrays_at(self, skey: tuple, level: int) -> tuple[np.ndarray, np.ndarray]:
+        if self.c.skey_level(skey) == level:
+            return self.arrays(skey)
+        col = self.string_at(skey, level)
+        return col.offsets, col.data
+
     def hashes_at(self, skey: tuple, level: int) -> tuple[np.ndarray, np.ndarray]:
         """(hash, non-null) of every row of ``skey`` lifted to ``level``, hashed once at its own level."""
         found = self.hash_cache.get(skey)
         if found is None:
-            col = self.string(skey)
-            found = self.hash_cache[skey] = (_core.hash_strings(col.offsets, col.data, False), _nonnull(col))
+            packed = self.packed
+            k = self.plan.packed_string(packed.layout, skey) if packed is not None else None
+            if k is not None and len(packed.text) <= _WHOLE_TEXT:  # small batch: hash every string once
+                if self.all_hashes is None:
+                    self.all_hashes = (_core.hash_strings(packed.offsets, packed.text, False),
+                                       packed.offsets[1:] > packed.offsets[:-1])
+                a, b = int(packed.string_start[k]), int(packed.string_start[k + 1])
+                found = (self.all_hashes[0][a:b], self.all_hashes[1][a:b])
+            else:
+                col = self.string(skey)
+                found = (_core.hash_strings(col.offsets, col.data, False), _nonnull(col))
+            self.hash_cache[skey] = found
         idx = self.lift(self.c.skey_level(skey), level)
         return found if idx is None else (found[0][idx], found[1][idx])
 
@@ -460,9 +524,9 @@ class _BatchRun:
         args = (np.concatenate(offsets), off_base, np.array(self.rows, OFFSET_DTYPE))
         n = len(self.batch)
         fast = self.fast
-        slow = {aid: readers for aid, readers in regex_readers.items() if fast is None or aid not in fast.atoms}
+        slow, slow_regex = self.plan.slow_atoms(regex_readers, fast)
         needs: dict[int, np.ndarray] | None = None
-        if any(c.atoms[aid][0] == "regex" for aid in slow) or (fast is not None and fast.atoms and n > _SMALL):
+        if slow_regex or (fast is not None and fast.atoms and n > _SMALL):
             # Regexes last, and only on rows where a rule reading them can still match.
             passed = np.zeros((n, guards.n_rules), np.uint8)
             guards.evaluate(n, *args, buf, atom_base, nums, num_base, codes, code_base, n_codes, passed)
@@ -487,7 +551,7 @@ class _BatchRun:
     def _match_literals(self, matchers: list, atom_base: np.ndarray, buf: np.ndarray) -> None:
         """Every literal matcher: those on columns of a packed batch in one core call."""
         if self.packed is not None:
-            packed_matchers, ks, matchers, _, _ = self.plan.for_layout(self.packed.layout, matchers)
+            packed_matchers, ks, matchers = self.plan.for_layout(self.packed.layout, matchers)
             if packed_matchers:
                 first = self.packed.string_start[ks]
                 _core.LiteralMatcher.match_many(packed_matchers, first, self.packed.string_start[ks + 1] - first,
@@ -499,7 +563,8 @@ class _BatchRun:
     def _regex_mask(self, key: tuple, buf: np.ndarray, atom_base: np.ndarray, need: np.ndarray | None) -> np.ndarray:
         """Rows where a regex atom can be true and is worth computing: non-null, every literal
         prefilter found, and (``need``) some rule reading it still open."""
-        mask = _nonnull(self.string(key[1]))
+        offsets, _ = self.arrays(key[1])
+        mask = offsets[1:] > offsets[:-1]
         for pf in key[-1]:
             mask &= buf[atom_base[pf]:atom_base[pf + 1]] != 0
         if need is not None:
@@ -545,6 +610,14 @@ class _BatchRun:
         when it holds the column; None when the bytes are not well-formed UTF-8."""
         packed = self.packed
         k = self.plan.packed_string(packed.layout, skey) if packed is not None else None
+        if k is not None and len(packed.text) <= _WHOLE_TEXT:
+            # A small batch: the whole packed text checked and copied once for every column.
+            if self.whole_text is None:
+                valid = _core.utf8_valid(packed.text, 0, len(packed.text))
+                self.whole_text = (packed.text.tobytes() if valid else None, packed.offsets.tolist(),
+                                   packed.string_start.tolist())
+            raw, all_offsets, string_start = self.whole_text
+            return None if raw is None else (raw, all_offsets[string_start[k]:string_start[k + 1] + 1])
         if k is not None:
             first, last = int(packed.string_start[k]), int(packed.string_start[k + 1])
             offsets = packed.offsets[first:last + 1]
@@ -561,7 +634,8 @@ class _BatchRun:
         """One atom's values; ``need`` (regexes only) masks the rows worth computing."""
         kind = key[0]
         if kind == "nonnull":
-            return _nonnull(self.string(key[1]))
+            offsets, _ = self.arrays(key[1])
+            return offsets[1:] > offsets[:-1]
         if kind == "regex":
             _, skey, patterns, ci, whole, _ = key
             col = self.string(skey)
@@ -588,11 +662,11 @@ class _BatchRun:
         if pair_mode:
             # strings.contains / starts_with / ends_with with patterns from columns: a core kernel per pattern.
             _, name, subject, patterns, lv = key
-            a = self.string_at(subject, lv)
+            a_offsets, a_data = self.arrays_at(subject, lv)
             out = np.zeros(self.rows[lv], bool)
             for p in patterns:
-                b = self.string_at(p, lv)
-                out |= _core.pair_match(a.offsets, a.data, b.offsets, b.data, pair_mode,
+                b_offsets, b_data = self.arrays_at(p, lv)
+                out |= _core.pair_match(a_offsets, a_data, b_offsets, b_data, pair_mode,
                                         name.startswith("strings.i")) != 0
             return out
         if kind == "pred":
@@ -608,35 +682,29 @@ class _BatchRun:
 
     # --- numbers and codes --------------------------------------------------------------------
     def _numbers(self) -> tuple[np.ndarray, np.ndarray]:
-        """Every numeric column in one flat array; ``base[i]`` is where column i starts (any order)."""
-        c, plan = self.c, self.plan
-        base = np.zeros(len(c.num_cols) + 1, OFFSET_DTYPE)
-        done = np.zeros(len(c.num_cols), bool)
-        parts, pos = [], 0
-        if self.packed is not None:  # columns of the packed batch: one gather
-            _, _, _, ids, ks = plan.for_layout(self.packed.layout, [])
+        """Every numeric column in one flat array; column i starts at ``base[i]``. Columns of the
+        packed batch and signals are copied with one fancy-indexed assignment each."""
+        plan, n = self.plan, len(self.batch)
+        base = np.zeros(len(self.c.num_cols) + 1, OFFSET_DTYPE)
+        np.cumsum(np.array(self.rows, OFFSET_DTYPE)[plan.num_level], out=base[1:])
+        nums = np.empty(int(base[-1]))
+        rows = np.arange(n)
+        if self.packed is not None:
+            ids, ks, elem_ids, elem_ks, others = plan.numbers_for_layout(self.packed.layout)
             if len(ids):
-                starts = self.packed.number_start[ks]
-                lens = self.packed.number_start[ks + 1] - starts
-                ends = np.cumsum(lens)
-                base[ids] = ends - lens
-                parts.append(self.packed.numbers[np.repeat(starts - base[ids], lens) + np.arange(ends[-1])])
-                done[ids] = True
-                pos = int(ends[-1])
-        if len(plan.sig_ids):  # signals: one block, column after column
-            n = len(self.batch)
-            parts.append(self.signals[:, plan.sig_columns].T.ravel())
-            base[plan.sig_ids] = pos + n * np.arange(len(plan.sig_ids))
-            done[plan.sig_ids] = True
-            pos += n * len(plan.sig_ids)
-        lev = self._lev_constants()
-        for i in np.flatnonzero(~done).tolist():
-            part = lev[i] if i in lev else self._number(c.num_cols[i])
-            base[i] = pos
-            pos += len(part)
-            parts.append(part)
-        base[-1] = pos
-        return (np.concatenate(parts) if parts else np.zeros(0)), base
+                nums[base[ids][:, None] + rows] = self.packed.numbers[self.packed.number_start[ks][:, None] + rows]
+            for i, k in zip(elem_ids, elem_ks, strict=True):
+                nums[base[i]:base[i + 1]] = self.packed.number_column(k)
+        else:
+            others = plan.unpacked_numbers
+        if len(plan.sig_ids):
+            nums[base[plan.sig_ids][:, None] + rows] = self.signals[:, plan.sig_columns].T
+        if others:
+            lev = self._lev_constants()
+            starts = base.tolist()
+            for i in others:
+                nums[starts[i]:starts[i + 1]] = lev[i] if i in lev else self._number(self.c.num_cols[i])
+        return nums, base
 
     def _number(self, key: tuple) -> np.ndarray:
         kind = key[0]
@@ -647,8 +715,7 @@ class _BatchRun:
         if kind == "sig":
             return self.signal(key[1])
         if kind == "strlen":
-            col = self.string(key[1])
-            chars = _core.code_point_counts(col.offsets, col.data).astype(np.float64)
+            chars = _core.code_point_counts(*self.arrays(key[1])).astype(np.float64)
             chars[chars == 0] = math.nan
             return chars
         if kind == "lev":
@@ -684,6 +751,8 @@ class _BatchRun:
         return out
 
     def _codes(self) -> tuple[np.ndarray, np.ndarray, int]:
+        if not self.c.code_cols:
+            return _NO_CODES
         parts, n_codes = [], 0
         for ckey in self.c.code_cols:
             if ckey[0] == "str":
