@@ -135,3 +135,12 @@ def test_cached_address_lists_replay_their_defects():
     assert first.to_dict() == second.to_dict()
     kinds = [d.kind for d in second.defects]
     assert "unquoted_display_name" in kinds and "bad_address" in kinds and "unknown_charset" in kinds
+
+
+def test_clear_caches_changes_no_result():
+    from pyscore.mime import clear_caches, parse
+
+    raw = b"From: A <a@b.example>\nTo: c@d.co.uk\nContent-Type: text/plain\n\nsee http://e.example/x\n"
+    before = parse(raw).to_dict()
+    clear_caches()
+    assert parse(raw).to_dict() == before
