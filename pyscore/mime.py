@@ -78,11 +78,11 @@ from pyscore.mime_headers import (
     enron_display_name,
     mailbox_list,
     make_address,
+    params_of,
     parse_auth,
     parse_date,
     parse_hop,
     parse_msg_ids,
-    parse_params,
 )
 
 __all__ = ["ARCHIVE_HEADERS", "DEFAULT_STRIP_HEADERS", "VERDICT_HEADERS", "ParseLimits", "clear_caches", "parse"]
@@ -182,7 +182,7 @@ def clear_caches() -> None:
     """Empty the lookup caches behind the parser (hosts, URLs, addresses, address
     lists, auth results), so that a benchmark measures messages seen for the first time."""
     for cached in (domains.make_domain, domains.make_url, mime_headers.make_address, mime_headers.make_mailbox,
-                   mime_headers._cached_mailbox_list, mime_headers._auth_check):
+                   mime_headers._cached_mailbox_list, mime_headers._auth_check, mime_headers._cached_params):
         cached.cache_clear()
 
 
@@ -238,12 +238,22 @@ def _fast_fields(head: bytes, limits: ParseLimits) -> list[tuple[str, str]] | No
     if not text.endswith("\n"):
         text += "\n"
     rows = _FIELD_LINE.findall(text)
-    if len(rows) > limits.max_headers or any(row[2] or not row[0] for row in rows):
+    if not rows or len(rows) > limits.max_headers:
         return None
-    if len(text) > limits.max_header_chars and max(len(row[1]) for row in rows) > limits.max_header_chars:
+    # Columns by zip and whole-column operations: no Python-level loop over the fields.
+    names, values, others = zip(*rows, strict=True)
+    if any(others) or not all(names):
+        return None  # a line that is not a header
+    if len(text) > limits.max_header_chars and max(map(len, values)) > limits.max_header_chars:
         return None
-    # Unfold: every line break inside a value precedes white space.
-    return [(name, (value.replace("\n", "") if "\n" in value else value).rstrip()) for name, value, _ in rows]
+    if "\n " in text or "\n\t" in text:
+        # Unfold: every line break inside a value precedes white space. NUL joins the
+        # values so that one replace unfolds them all (it cannot occur inside one).
+        if "\x00" in text:
+            values = [value.replace("\n", "") for value in values]
+        else:
+            values = "\x00".join(values).replace("\n", "").split("\x00")
+    return list(zip(names, map(str.rstrip, values), strict=True))
 
 
 def _decode_header_bytes(value: bytes, defects: list[Defect]) -> str:
@@ -453,7 +463,7 @@ class _MessageParser:
     def _walk(self, index: dict[str, list[str]], buf: bytes, start: int, end: int, depth: int) -> None:
         self.budget.parts -= 1
         ctype_raw = _first(index, "content-type")
-        ctype, params = parse_params(ctype_raw) if ctype_raw else ("text/plain", {})
+        ctype, params = params_of(ctype_raw) if ctype_raw else ("text/plain", {})
         if "/" not in ctype:
             if ctype_raw.strip():
                 self.defects.append(Defect("bad_content_type", ctype_raw[:60]))
@@ -519,7 +529,7 @@ class _MessageParser:
 
     def _leaf(self, index, ctype: str, params: dict[str, str], buf: bytes, start: int, end: int) -> None:
         cte = _first(index, "content-transfer-encoding").strip().lower()
-        disposition, dparams = parse_params(_first(index, "content-disposition"))
+        disposition, dparams = params_of(_first(index, "content-disposition"))
         file_name = dparams.get("filename") or params.get("name") or ""
         if "=?" in file_name:
             file_name = decode_words(file_name, self.defects)

@@ -347,6 +347,18 @@ def parse_params(value: str) -> tuple[str, dict[str, str]]:
     return main.strip().lower(), params
 
 
+def params_of(value: str) -> tuple[str, dict[str, str]]:
+    """``parse_params(value)``, cached for values up to 1,000 characters (part headers
+    repeat: text/plain; charset=utf-8). The dict returned is the caller's own copy."""
+    if len(value) > 1000:
+        return parse_params(value)
+    main, params = _cached_params(value)
+    return main, dict(params) if params else {}
+
+
+_cached_params = functools.lru_cache(maxsize=4096)(parse_params)
+
+
 def _join_2231(chunks: list[tuple[str, bool]]) -> str:
     charset = "utf-8"
     data = bytearray()
