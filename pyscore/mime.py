@@ -238,22 +238,12 @@ def _fast_fields(head: bytes, limits: ParseLimits) -> list[tuple[str, str]] | No
     if not text.endswith("\n"):
         text += "\n"
     rows = _FIELD_LINE.findall(text)
-    if not rows or len(rows) > limits.max_headers:
+    if len(rows) > limits.max_headers or any(row[2] or not row[0] for row in rows):
         return None
-    # Columns by zip and whole-column operations: no Python-level loop over the fields.
-    names, values, others = zip(*rows, strict=True)
-    if any(others) or not all(names):
-        return None  # a line that is not a header
-    if len(text) > limits.max_header_chars and max(map(len, values)) > limits.max_header_chars:
+    if len(text) > limits.max_header_chars and max(len(row[1]) for row in rows) > limits.max_header_chars:
         return None
-    if "\n " in text or "\n\t" in text:
-        # Unfold: every line break inside a value precedes white space. NUL joins the
-        # values so that one replace unfolds them all (it cannot occur inside one).
-        if "\x00" in text:
-            values = [value.replace("\n", "") for value in values]
-        else:
-            values = "\x00".join(values).replace("\n", "").split("\x00")
-    return list(zip(names, map(str.rstrip, values), strict=True))
+    # Unfold: every line break inside a value precedes white space.
+    return [(name, (value.replace("\n", "") if "\n" in value else value).rstrip()) for name, value, _ in rows]
 
 
 def _decode_header_bytes(value: bytes, defects: list[Defect]) -> str:

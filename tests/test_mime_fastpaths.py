@@ -145,37 +145,3 @@ def test_clear_caches_changes_no_result():
     clear_caches()
     assert parse(raw).to_dict() == before
 
-
-def _fields_by_rows(head: bytes, limits) -> list[tuple[str, str]] | None:
-    """The header fast path as first written: one Python step per field."""
-    from pyscore import mime
-
-    try:
-        text = head.decode("utf-8")
-    except UnicodeDecodeError:
-        return None
-    if "\r" in text:
-        text = text.replace("\r\n", "\n")
-    if not text.endswith("\n"):
-        text += "\n"
-    rows = mime._FIELD_LINE.findall(text)
-    if len(rows) > limits.max_headers or any(row[2] or not row[0] for row in rows):
-        return None
-    if len(text) > limits.max_header_chars and max(len(row[1]) for row in rows) > limits.max_header_chars:
-        return None
-    return [(name, (value.replace("\n", "") if "\n" in value else value).rstrip()) for name, value, _ in rows]
-
-
-_HEAD_PIECES = st.sampled_from(["A", "b-c", ":", " ", "\t", "\n", "\r\n", "\r", "\x00", "x y", "\u00e9", "=?a?=",
-                                "Subject: ", "To:", "\n ", "\n\t", " : ", "\x0b", "\x85"])
-
-
-@settings(max_examples=500, deadline=None)
-@given(st.lists(_HEAD_PIECES, max_size=30).map("".join), st.sampled_from([3, 5, 1000]), st.sampled_from([8, 40, 65536]))
-def test_header_columns_match_the_row_loop(text, max_headers, max_chars):
-    from pyscore import mime
-    from pyscore.mime import ParseLimits
-
-    limits = ParseLimits(max_headers=max_headers, max_header_chars=max_chars)
-    head = text.encode("utf-8")
-    assert mime._fast_fields(head, limits) == _fields_by_rows(head, limits)
