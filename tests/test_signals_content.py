@@ -128,3 +128,54 @@ def test_body_falls_back_to_rendered_html():
 def test_corpus_artefacts_are_not_phrases():
     s = one(msg(text="phishing@pot phishing pot 2023 2024"))
     assert s["phrase_family_count"] == 0
+
+
+def _phrase_texts():
+    """Long texts (two-stream scans start at 512 bytes) with phrases everywhere, also across the middle."""
+    import random
+
+    from pyscore.signals.lists import html_tricks, phrases
+
+    r = random.Random(5)
+    table = phrases()
+    words = [p for f in table for p in table[f][:20]]
+    tricks = [p for f in html_tricks() for p in html_tricks()[f]]
+    texts = []
+    for size in (511, 512, 700, 1500, 4000, 20000):
+        parts, n = [], 0
+        while n < size:
+            piece = r.choice(words) if r.random() < 0.5 else r.choice(["x", "ab", "re", " ", "\n", "1", "é"])
+            parts.append(piece + r.choice(["", " ", "  ", "x"]))
+            n += len(parts[-1])
+        texts.append("".join(parts))
+        html = "".join(r.choice(tricks) + r.choice(["", " ", "\n\t ", "<p>", "X"]) for _ in range(size // 8))
+        texts.append(html[:size])
+    return texts
+
+
+def test_two_stream_scans_count_what_one_stream_counts():
+    import numpy as np
+
+    from pyscore.signals import _kernels as k
+    from pyscore.signals.content import html_automaton, phrase_automaton
+    from pyscore.signals.textnorm import HTML_CAP, normalize_text
+
+    p = phrase_automaton().arrays
+    h = list(html_automaton().arrays)
+    h[0] = k.html_byte_class(h[0])
+    found = np.zeros(2, np.int64)  # the texts do hold matches
+    for text in _phrase_texts():
+        buf = np.frombuffer(normalize_text(text), dtype=np.uint8).copy()
+        one, two = np.zeros(20, np.int64), np.zeros(20, np.int64)
+        k.ac_scan(buf, len(buf), *p, True, one)
+        k.ac_scan2(buf, len(buf), *p, True, two, int(p[5].max()))
+        assert one.tolist() == two.tolist()
+        found[0] += one.sum()
+        raw = np.frombuffer(text.encode(), dtype=np.uint8).copy()
+        for a, b in ((0, len(raw)), (3, len(raw) - 2)):
+            one, two = np.zeros(20, np.int64), np.zeros(20, np.int64)
+            k.ac_scan_html(raw, a, b, HTML_CAP, h[0], h[1], h[2], h[3], h[4], h[6], one)
+            k.ac_scan_html2(raw, a, b, HTML_CAP, h[0], h[1], h[2], h[3], h[4], h[6], two, int(h[5].max()))
+            assert one.tolist() == two.tolist()
+            found[1] += one.sum()
+    assert found.min() > 100

@@ -371,6 +371,110 @@ def ac_scan_html(data, a, b, cap, byte_class, table, out_pat, dict_link, next_ou
             s = dict_link[s]
 
 
+# Two-stream scans. An automaton scan is a chain of dependent loads (state -> table ->
+# state), so one stream leaves the CPU waiting; the *2 scans run the first and second
+# half of a text as two independent chains in one loop. The second stream starts
+# longest-pattern - 1 bytes before the middle and counts only matches ending at or
+# after it, the first stops at the middle: every match is counted once, as by one scan.
+TWO_STREAMS_FROM = 512  # bytes; shorter texts are scanned as one stream
+
+
+@njit(cache=True, inline="always")
+def _ac_byte(state, c, min_end, i, buf, byte_class, table, out_pat, dict_link, next_out, pat_len, pat_label,
+             boundary, counts):
+    nxt = np.int64(table[state, byte_class[c]])
+    if nxt >= 0:
+        return nxt
+    state = ~nxt
+    if i >= min_end:
+        s = state if out_pat[state] >= 0 else dict_link[state]
+        while s > 0:
+            p = out_pat[s]
+            while p >= 0:
+                ok = True
+                if boundary:
+                    start = i - pat_len[p] + 1
+                    if start > 0:
+                        prev = buf[start - 1]
+                        if (48 <= prev <= 57) or (97 <= prev <= 122):
+                            ok = False
+                if ok:
+                    counts[pat_label[p]] += 1
+                p = next_out[p]
+            s = dict_link[s]
+    return state
+
+
+@njit(cache=True)
+def ac_scan2(buf, n, byte_class, table, out_pat, dict_link, next_out, pat_len, pat_label, boundary, counts,
+             max_len):
+    """ac_scan(buf, n, ...) in two streams; max_len: the longest pattern."""
+    if n < TWO_STREAMS_FROM or n < 4 * max_len:
+        ac_scan(buf, n, byte_class, table, out_pat, dict_link, next_out, pat_len, pat_label, boundary, counts)
+        return
+    mid = n // 2
+    b0 = max(0, mid - (max_len - 1))
+    sa = np.int64(0)
+    sb = np.int64(0)
+    steps = mid  # stream B is at least as long as stream A
+    for k in range(steps):
+        i = k
+        j = b0 + k
+        sa = _ac_byte(sa, buf[i], 0, i, buf, byte_class, table, out_pat, dict_link, next_out, pat_len,
+                      pat_label, boundary, counts)
+        sb = _ac_byte(sb, buf[j], mid, j, buf, byte_class, table, out_pat, dict_link, next_out, pat_len,
+                      pat_label, boundary, counts)
+    for j in range(b0 + steps, n):
+        sb = _ac_byte(sb, buf[j], mid, j, buf, byte_class, table, out_pat, dict_link, next_out, pat_len,
+                      pat_label, boundary, counts)
+
+
+@njit(cache=True, inline="always")
+def _html_byte(state, cl, min_end, i, table, out_pat, dict_link, next_out, pat_label, counts):
+    if cl == HTML_SKIP:
+        return state
+    nxt = np.int64(table[state, cl])
+    if nxt >= 0:
+        return nxt
+    state = ~nxt
+    if i >= min_end:
+        s = state if out_pat[state] >= 0 else dict_link[state]
+        while s > 0:
+            p = out_pat[s]
+            while p >= 0:
+                counts[pat_label[p]] += 1
+                p = next_out[p]
+            s = dict_link[s]
+    return state
+
+
+@njit(cache=True)
+def ac_scan_html2(data, a, b, cap, byte_class, table, out_pat, dict_link, next_out, pat_label, counts, max_len):
+    """ac_scan_html in two streams; the second starts where max_len - 1 kept (not
+    skipped) bytes precede the middle."""
+    end = min(b, a + cap)
+    if end - a < TWO_STREAMS_FROM or end - a < 4 * max_len:
+        ac_scan_html(data, a, b, cap, byte_class, table, out_pat, dict_link, next_out, pat_label, counts)
+        return
+    mid = a + (end - a) // 2
+    b0 = mid
+    need = max_len - 1
+    while b0 > a and need > 0:
+        b0 -= 1
+        if byte_class[data[b0]] != HTML_SKIP:
+            need -= 1
+    sa = np.int64(0)
+    sb = np.int64(0)
+    steps = mid - a
+    for k in range(steps):
+        i = a + k
+        j = b0 + k
+        sa = _html_byte(sa, byte_class[data[i]], a, i, table, out_pat, dict_link, next_out, pat_label, counts)
+        sb = _html_byte(sb, byte_class[data[j]], mid, j, table, out_pat, dict_link, next_out, pat_label, counts)
+    for j in range(b0 + steps, end):
+        sb = _html_byte(sb, byte_class[data[j]], mid, j, table, out_pat, dict_link, next_out, pat_label, counts)
+
+
 @njit(cache=True)
 def ac_step(state, c, byte_class, table, out_pat, dict_link, next_out, pat_label, hits):
     """One byte through the automaton without boundaries; marks hits[label] = 1."""
@@ -629,6 +733,8 @@ def content_kernel(subj_off, subj_data, text_off, text_data, htext_off, htext_da
     fam_body = np.zeros(n_fam, dtype=np.int64)
     fam_subj = np.zeros(n_fam, dtype=np.int64)
     html_counts = np.zeros(n_html, dtype=np.int64)
+    p_max = np.int64(p_len.max()) if p_len.shape[0] else np.int64(1)
+    h_max = np.int64(h_len.max()) if h_len.shape[0] else np.int64(1)
     for m in range(n_msg):
         # subject
         stats[:] = 0
@@ -650,7 +756,7 @@ def content_kernel(subj_off, subj_data, text_off, text_data, htext_off, htext_da
             n = normalize_into(text_data, text_off[m], text_off[m + 1], text_cap, fold, flags, buf, stats)
         else:
             n = normalize_into(htext_data, htext_off[m], htext_off[m + 1], text_cap, fold, flags, buf, stats)
-        ac_scan(buf, n, p_class, p_table, p_out, p_link, p_next, p_len, p_label, True, fam_body)
+        ac_scan2(buf, n, p_class, p_table, p_out, p_link, p_next, p_len, p_label, True, fam_body, p_max)
         phones = count_phones(buf, n) + subj_phones
         money += count_money(buf, n)
         out[m, 6] = stats[S_CP]
@@ -681,8 +787,8 @@ def content_kernel(subj_off, subj_data, text_off, text_data, htext_off, htext_da
         h_len_raw = html_off[m + 1] - html_off[m]
         html_counts[:] = 0
         if h_len_raw > 0:
-            ac_scan_html(html_data, html_off[m], html_off[m + 1], html_cap, h_class, h_table, h_out, h_link,
-                         h_next, h_label, html_counts)
+            ac_scan_html2(html_data, html_off[m], html_off[m + 1], html_cap, h_class, h_table, h_out, h_link,
+                          h_next, h_label, html_counts, h_max)
             out[m, base] = 1.0
             out[m, base + 1] = h_len_raw
             out[m, base + 2] = np.float32((htext_off[m + 1] - htext_off[m]) / h_len_raw)
