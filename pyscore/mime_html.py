@@ -259,17 +259,28 @@ def _starts_line(text: str, pos: int) -> bool:
     return all(c in _LINE_PREFIX for c in text[_line_start(text, pos) : pos])
 
 
+# A line whose first character that is not white space is not ">".
+_UNQUOTED_LINE = re.compile(r"^[^\S\n]*[^\s>]", re.M)
+
+
+def _is_unquoted(line: str) -> bool:
+    stripped = line.strip()
+    return bool(stripped) and not stripped.startswith(">")
+
+
 def _interleaved(text: str, after: int) -> bool:
-    """True when unquoted lines sit between ``>`` lines after ``after``: an inline reply."""
-    rest = text[after:]
-    last_quote = rest.rfind("\n>")
+    """True when unquoted lines sit between ``>`` lines after ``after``: an inline reply.
+
+    The lines are searched in place by one pattern (no copy, no step per line).
+    """
+    last_quote = text.rfind("\n>", after)
     if last_quote < 0:
         return False
-    for line in rest[:last_quote].split("\n"):
-        stripped = line.strip()
-        if stripped and not stripped.startswith(">"):
-            return True
-    return False
+    first_end = text.find("\n", after, last_quote)
+    if first_end < 0:
+        return _is_unquoted(text[after:last_quote])
+    # The first piece need not start a line (``^`` would not see it); the rest do.
+    return _is_unquoted(text[after:first_end]) or _UNQUOTED_LINE.search(text, first_end + 1, last_quote) is not None
 
 
 def _search_mark(mark: re.Pattern, literal: str, one_line: bool, text: str, pos: int, cut: int):

@@ -145,3 +145,24 @@ def test_clear_caches_changes_no_result():
     clear_caches()
     assert parse(raw).to_dict() == before
 
+
+
+def _interleaved_by_lines(text: str, after: int) -> bool:
+    """The inline-reply test as first written: copy the rest, split it, test each line."""
+    rest = text[after:]
+    last_quote = rest.rfind("\n>")
+    if last_quote < 0:
+        return False
+    for line in rest[:last_quote].split("\n"):
+        stripped = line.strip()
+        if stripped and not stripped.startswith(">"):
+            return True
+    return False
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from(["\n", ">", " ", "\t", "\u00a0", "\u2028", "\r", "x", "> x", "\n>", "wrote:"]),
+                max_size=30).map("".join), st.integers(0, 40))
+def test_inline_reply_search_matches_the_line_loop(text, after):
+    after = min(after, len(text))
+    assert mime_html._interleaved(text, after) == _interleaved_by_lines(text, after)
