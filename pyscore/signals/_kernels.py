@@ -725,16 +725,15 @@ def content_kernel(subj_off, subj_data, text_off, text_data, htext_off, htext_da
                    fold, flags, text_cap, html_cap,
                    p_class, p_table, p_out, p_link, p_next, p_len, p_label, n_fam,
                    h_class, h_table, h_out, h_link, h_next, h_len, h_label, n_html,
-                   callback, buf, out):
+                   callback, p_max, h_max, buf, out):
     """Fills the content block; column order is content.SIGNALS. buf: scratch of
-    at least 2 * max(text_cap, html_cap) + 16 bytes."""
+    at least 2 * max(text_cap, html_cap) + 16 bytes; p_max, h_max: the longest phrase
+    and HTML pattern."""
     n_msg = subj_off.shape[0] - 1
     stats = np.zeros(N_STATS, dtype=np.int64)
     fam_body = np.zeros(n_fam, dtype=np.int64)
     fam_subj = np.zeros(n_fam, dtype=np.int64)
     html_counts = np.zeros(n_html, dtype=np.int64)
-    p_max = np.int64(p_len.max()) if p_len.shape[0] else np.int64(1)
-    h_max = np.int64(h_len.max()) if h_len.shape[0] else np.int64(1)
     for m in range(n_msg):
         # subject
         stats[:] = 0
@@ -1807,9 +1806,9 @@ U64_PARTS = ("tld", "free_mail", "free_mail_x", "suspicious_tlds", "suspicious_t
  U64_ATT_COMPAT, U64_HDR_NAMES) = range(len(U64_PARTS))
 
 PARAMS = ("text_cap", "html_cap", "n_families", "n_html", "callback", "n_mailer", "n_categories",
-          "pdf_category", "archive_category", "tiny_pdf", "distance_cap")
+          "pdf_category", "archive_category", "tiny_pdf", "distance_cap", "phrase_max_len", "html_max_len")
 (P_TEXT_CAP, P_HTML_CAP, P_N_FAM, P_N_HTML, P_CALLBACK, P_N_MAILER, P_N_CAT, P_PDF, P_ARCHIVE, P_TINY_PDF,
- P_DIST_CAP) = range(len(PARAMS))
+ P_DIST_CAP, P_PHRASE_MAX, P_HTML_MAX) = range(len(PARAMS))
 GROUP_ORDER = ("content", "links", "attachments", "headers", "identity")
 
 
@@ -1863,7 +1862,8 @@ def signals_kernel(text, off, s_start, s_idx, nums, n_start, n_idx, g_off, g_idx
                        u8p(U8_P_CLASS), p_table, i32p(p), i32p(p + 1), i32p(p + 2), i32p(p + 3), i32p(p + 4),
                        params[P_N_FAM],
                        u8p(U8_H_CLASS), h_table, i32p(h), i32p(h + 1), i32p(h + 2), i32p(h + 3), i32p(h + 4),
-                       params[P_N_HTML], params[P_CALLBACK], buf, out[:, blocks[0]:blocks[0] + blocks[1]])
+                       params[P_N_HTML], params[P_CALLBACK], params[P_PHRASE_MAX], params[P_HTML_MAX], buf,
+                       out[:, blocks[0]:blocks[0] + blocks[1]])
     if blocks[2] >= 0:
         w = I32_W
         b = I32_B

@@ -76,7 +76,8 @@ def build_kernel_tables(tables: OrgTables) -> KernelTables:
               "n_html": len(lists.HTML_FAMILIES), "callback": lists.FAMILIES.index("callback"),
               "n_mailer": len(lists.MAILER_FAMILIES), "n_categories": len(cats), "pdf_category": cats.index("pdf"),
               "archive_category": cats.index("archive"), "tiny_pdf": attachments.TINY_PDF_BYTES,
-              "distance_cap": identity.DISTANCE_CAP}
+              "distance_cap": identity.DISTANCE_CAP, "phrase_max_len": max([1, *phrase.pat_len.tolist()]),
+              "html_max_len": max([1, *html.pat_len.tolist()])}
     classes = {a: automata[a].byte_class for a in k.AUTOMATA}
     if int(html.byte_class.max()) >= k.HTML_SKIP:
         raise ValueError("html_tricks.txt: too many distinct bytes for the HTML automaton")
