@@ -218,13 +218,56 @@ def make_bundle(out: str | Path, *, configs: dict[str, Any], model_files: list[t
 
 # -- training ---------------------------------------------------------------------------
 
-# The model detectors a bundle carries. "content" reads every signal but the
-# behavioral baselines and learns from every tenant; "identity" adds the
-# baselines and learns only from tenants with an organisation context (own
-# domains), where sender history means something: on sources collected
-# elsewhere (honeypots, list archives) every sender is "new", and a model fed
-# that would learn where mail was collected instead of what an attack is.
+# The model detectors a bundle carries. "content" reads the message's own
+# signals (content_model_signals) and learns from every tenant; "identity"
+# reads the baselines, identity and what a message asks for
+# (identity_model_signals) and learns only from tenants with an organisation
+# context (own domains), where sender history means something: on sources
+# collected elsewhere (honeypots, list archives) every sender is "new", and a
+# model fed that would learn where mail was collected instead of what an
+# attack is.
 MODEL_SPECS = (("content", False), ("identity", True))
+
+# Signals that say how a message was produced (text and HTML statistics, timing, relay
+# path, mailer, Message-ID form) rather than who sent it, to whom, or what it asks. Across
+# the corpora they fingerprint the source and the attack generator, not the attack: the
+# identity model's BEC detector, given them, leaned hardest on body_word_count. It does
+# without them; what content it keeps is what a message asks for (phrase families, money,
+# phone numbers) and how it hides (invisible and confusable characters).
+_PRODUCTION_HEADER_PREFIXES = ("date_", "hop_", "mailer_", "message_id_", "defect_count", "php_script_header")
+_ASKING_CONTENT = ("phrase_", "subject_phrase_", "money_amount_count", "phone_number_count", "subject_has_phone",
+                   "callback_with_phone", "subject_invisible_count", "subject_confusable_word_count",
+                   "body_zero_width_count", "body_invisible_count", "body_bidi_control_count",
+                   "body_confusable_word_count", "body_confusable_word_ratio")
+
+
+# Raw sizes: how long a generator happens to write, not what it writes.
+_SIZES = ("subject_length", "body_length", "body_word_count", "html_length")
+
+
+def content_model_signals() -> np.ndarray:
+    """Mask over REGISTRY.names of the signals the content model may read: all but the
+    baselines, the production headers and raw sizes (see identity_model_signals)."""
+    keep = []
+    for group in REGISTRY.groups:
+        for sig in group.signals:
+            production = group.name == "headers" and sig.name.startswith(_PRODUCTION_HEADER_PREFIXES)
+            keep.append(group.name != "baseline" and not production and sig.name not in _SIZES)
+    return np.array(keep, dtype=bool)
+
+
+def identity_model_signals() -> np.ndarray:
+    """Mask over REGISTRY.names of the signals the identity model may read."""
+    keep = []
+    for group in REGISTRY.groups:
+        for sig in group.signals:
+            if group.name == "content":
+                keep.append(sig.name.startswith(_ASKING_CONTENT))
+            elif group.name == "headers":
+                keep.append(not sig.name.startswith(_PRODUCTION_HEADER_PREFIXES))
+            else:
+                keep.append(True)
+    return np.array(keep, dtype=bool)
 
 
 def per_source_time_rank(rows: list[dict[str, Any]], times: np.ndarray) -> np.ndarray:
@@ -252,8 +295,6 @@ def train_model_dirs(split: LoadedSplit, features: np.ndarray, configs: dict[str
     from pyscore.models.train import TrainConfig, TrainingData, train_detectors
 
     names = np.array(REGISTRY.names)
-    baseline = np.zeros(len(names), dtype=bool)
-    baseline[baseline_columns()] = True
     labels = np.array([r["label"] for r in split.rows])
     categories = np.array([r.get("category") or r["label"] for r in split.rows])
     ranks = per_source_time_rank(split.rows, split.times)
@@ -263,7 +304,8 @@ def train_model_dirs(split: LoadedSplit, features: np.ndarray, configs: dict[str
         rows = np.flatnonzero(with_context) if use_baseline else np.arange(len(split.rows))
         # A signal never available in training carries nothing to learn (and trips HGB's binning).
         observed = ~np.isnan(features[rows]).all(axis=0) if len(rows) else np.zeros(len(names), dtype=bool)
-        cols = np.flatnonzero((~baseline | use_baseline) & observed)
+        allowed = identity_model_signals() if spec == "identity" else content_model_signals()
+        cols = np.flatnonzero(allowed & observed)
         if len(rows) < 50 or len(set(categories[rows]) - {"safe"}) == 0:
             progress(f"  model {spec}: skipped ({len(rows)} rows with an organisation context)")
             continue
