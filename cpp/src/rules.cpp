@@ -217,6 +217,7 @@ RuleProgram::RuleProgram(ProgramSpec spec) : spec_(std::move(spec)) {
     }
   }
   for (int32_t r : s.roots) PYSCORE_ARG_CHECK(r >= 0 && static_cast<size_t>(r) < n, "RuleProgram: root out of range");
+  OrderByCost();
   atom_level_.assign(s.n_atoms, -1);
   num_level_.assign(s.n_num_columns, -1);
   code_level_.assign(s.n_code_columns, -1);
@@ -261,6 +262,30 @@ void RuleProgram::CheckBatch(const BatchView& v, int64_t n_offsets, int64_t n_at
     const int64_t* codes = v.codes + v.code_base[c];
     for (int64_t r = 0; r < v.level_rows[code_level_[c]]; ++r) {
       PYSCORE_ARG_CHECK(codes[r] < v.n_codes, "a distinct code is out of range");
+    }
+  }
+}
+
+void RuleProgram::OrderByCost() {
+  // Booleans are two-valued, so and/or may read their children in any order: cheap children
+  // first (an atom before a loop over a list) lets short-circuiting skip the loops.
+  auto& s = spec_;
+  const size_t n = s.op.size();
+  std::vector<double> cost(n, 1.0);
+  for (size_t i = 0; i < n; ++i) {  // children precede parents
+    double sum = 0;
+    for (int32_t k = 0; k < s.n_kids[i]; ++k) sum += cost[s.kids[s.first_kid[i] + k]];
+    switch (static_cast<Op>(s.op[i])) {
+      case Op::kAny: case Op::kAll: case Op::kCount: case Op::kCountDistinct:
+        cost[i] = 8.0 * (1.0 + sum);  // once per element of a list
+        break;
+      default:
+        cost[i] = 1.0 + sum;
+    }
+    const Op op = static_cast<Op>(s.op[i]);
+    if (op == Op::kAnd || op == Op::kOr) {
+      int32_t* first = s.kids.data() + s.first_kid[i];
+      std::stable_sort(first, first + s.n_kids[i], [&cost](int32_t x, int32_t y) { return cost[x] < cost[y]; });
     }
   }
 }

@@ -93,9 +93,13 @@ class CompiledRules:
     def __init__(self, rules: Sequence[RuleMeta], compiler: Compiler) -> None:
         self.rules = list(rules)
         self._c = compiler
-        guard_roots, self._regex_readers = compiler.guards()
+        guard_roots, readers = compiler.guards()
         self._program = compiler.program()  # after guards(): guard nodes are part of the arrays
-        self._guards = compiler.program(guard_roots) if self._regex_readers else None
+        # The guard program bounds only the rules that read lazy atoms; readers index its columns.
+        guarded = sorted({r for rules in readers.values() for r in rules})
+        column = {r: j for j, r in enumerate(guarded)}
+        self._regex_readers = {aid: [column[r] for r in rules] for aid, rules in readers.items()}
+        self._guards = compiler.program([guard_roots[r] for r in guarded]) if guarded else None
         self._matchers = self._build_matchers(compiler)
         self._fast = _FastRegexes(compiler) if fastregex.available() else None
         self.signals = sorted({k[1] for k in compiler.num_cols if k[0] == "sig"}

@@ -100,6 +100,7 @@ class RuleProgram {
  private:
   std::vector<int32_t> atom_level_, num_level_, code_level_;  // -1: unused
   struct State;
+  void OrderByCost();
   bool Bool(int32_t node, State* st) const;
   double Num(int32_t node, State* st) const;
   bool AllKids(int32_t node, int32_t from, int32_t to, State* st) const;
