@@ -151,11 +151,11 @@ def _list_items(value: str) -> list[tuple[str, str, str, str, str]] | None:
     return _ITEM.findall(value) if _LIST.match(value) else None
 
 
-_MAX_CACHED_LIST = 4096  # longer address lists are parsed each time (bounds the cache's memory)
+_MAX_CACHED_LIST = 2048  # longer address lists are parsed each time (the cache holds at most ~16 MB of keys)
 
 
 def mailbox_list(value: str, limit: int = 1000) -> tuple[tuple[Mailbox, ...], tuple[Defect, ...]]:
-    """``parse_mailboxes`` as (mailboxes, the defects it found), cached: To, Cc and
+    """``parse_mailboxes`` as (mailboxes, the defects it found), cached up to 2 KB: To, Cc and
     From values repeat from message to message (list addresses, thread replies)."""
     if len(value) > _MAX_CACHED_LIST:
         return _mailbox_list(value, limit)

@@ -166,3 +166,14 @@ def _interleaved_by_lines(text: str, after: int) -> bool:
 def test_inline_reply_search_matches_the_line_loop(text, after):
     after = min(after, len(text))
     assert mime_html._interleaved(text, after) == _interleaved_by_lines(text, after)
+
+
+def test_long_address_lists_are_not_cached():
+    from pyscore import mime_headers
+
+    value = ", ".join(f"User {i} <u{i}@example.com>" for i in range(200))  # > 2 KB
+    before = mime_headers._cached_mailbox_list.cache_info().currsize
+    boxes, defects = mime_headers.mailbox_list(value, 1000)
+    assert len(boxes) == 200 and defects == ()
+    assert mime_headers._cached_mailbox_list.cache_info().currsize == before
+    assert mime_headers.mailbox_list(value, 3)[1][0].kind == "too_many_addresses"
