@@ -285,3 +285,130 @@ def test_bad_inputs_named():
         forest.contributions(np.zeros((1, 2), np.float32), method="lime")
     with pytest.raises(ValueError, match="schema"):
         forest.check_schema("other")
+
+
+# -- kernels: AVX-512 and portable scalar paths give identical results -------------------
+
+
+@pytest.fixture
+def simd_levels():
+    """The kernel levels this CPU runs (0 scalar, 1 AVX-512); restores the default afterwards."""
+    from pyscore.models.forest import set_simd_level, simd_level, simd_supported
+
+    before = simd_level()
+    yield [0, 1] if simd_supported() else [0]
+    set_simd_level(before)
+
+
+def threshold_rows(rng: np.random.Generator, thresholds: np.ndarray, n: int, n_features: int) -> np.ndarray:
+    """Values on, just above and just below the thresholds, plus NaN, zeros and infinities."""
+    t = thresholds.astype(np.float32)
+    pool = np.r_[t, np.nextafter(t, np.float32(np.inf)), np.nextafter(t, np.float32(-np.inf)),
+                 rng.normal(size=20).astype(np.float32), np.nan, np.nan, 0.0, -0.0, np.inf, -np.inf]  # fmt: skip
+    return rng.choice(pool, size=(n, n_features)).astype(np.float32)
+
+
+@pytest.mark.parametrize("n_outputs", [1, 3])
+@pytest.mark.parametrize("max_depth", [1, 6, 8, 11])
+@pytest.mark.parametrize("float32_sum", [False, True])
+def test_simd_and_scalar_kernels_identical(simd_levels, n_outputs, max_depth, float32_sum):
+    from dataclasses import replace
+
+    from pyscore.models.forest import set_simd_level
+
+    rng = np.random.default_rng(100 * max_depth + 10 * n_outputs + float32_sum)
+    thresholds = np.r_[rng.normal(size=8), 0.0, -0.0, np.float32(0.3), 0.3, np.inf, -np.inf]
+    # 45 trees: runs of 16 trees for one row, a short run at the end; depth 11
+    # mixes pointer-layout trees between complete ones.
+    arrays = replace(random_forest(rng, 45, 7, n_outputs, max_depth, thresholds), float32_sum=float32_sum)
+    forest = CompiledForest(arrays)
+    X = threshold_rows(rng, thresholds, 203, 7)
+    results = []
+    for level in simd_levels:
+        set_simd_level(level)
+        rows = np.array([np.atleast_1d(forest.predict_one(r)) for r in X])
+        results.append((forest.predict_margin(X), forest.predict(X), forest.predict_margin(X[:5]), rows))
+    for got in results[1:]:
+        for a, b in zip(results[0], got, strict=True):
+            np.testing.assert_array_equal(a, b)
+    if not float32_sum:
+        np.testing.assert_allclose(results[0][0], reference_margin(arrays, X), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(results[0][3], results[0][1], rtol=0, atol=1e-12)
+
+
+def test_unused_features_cost_nothing_and_change_nothing():
+    # A forest reading 2 of 50 features: wide rows, the same scores as the narrow reference.
+    rng = np.random.default_rng(3)
+    arrays = random_forest(rng, 20, 2, 1, 6, rng.normal(size=6))
+    wide = ForestArrays(**{**arrays.__dict__, "n_features": 50})
+    forest = CompiledForest(wide)
+    X = rng.normal(size=(40, 50)).astype(np.float32)
+    want = reference_margin(arrays, X[:, :2])
+    np.testing.assert_allclose(forest.predict_margin(X), want, rtol=0, atol=1e-12)
+
+
+# -- one row from Python, and several forests on one row ---------------------------------
+
+
+def test_predict_one_accepts_any_row_and_names_bad_ones():
+    rng = np.random.default_rng(5)
+    forest = CompiledForest(random_forest(rng, 20, 4, 1, 5, rng.normal(size=6)))
+    x = rng.normal(size=4).astype(np.float32)
+    want = forest.predict(x[None])[0, 0]
+    assert forest.predict_one(x) == want
+    assert forest.predict_one(x.astype(np.float64)) == want  # converted
+    assert forest.predict_one(list(map(float, x))) == want
+    strided = np.repeat(x, 2)[::2]  # not contiguous
+    assert forest.predict_one(strided) == want
+    assert forest.predict_one(x.astype(">f4")) == want  # byte-swapped
+    out = np.empty(1)
+    forest._core.predict_one_into(x, out)
+    assert out[0] == want
+    with pytest.raises(ValueError, match="4 features"):
+        forest.predict_one(np.zeros(5, np.float32))
+    with pytest.raises(ValueError, match="float64"):
+        forest._core.predict_one_into(x, np.empty(1, np.float32))
+    with pytest.raises(ValueError, match="float64"):
+        forest._core.predict_one_into(x, np.empty(2))
+
+
+def test_forest_set_equals_each_forest_on_its_columns(simd_levels):
+    from pyscore.models.forest import ForestSet, set_simd_level
+
+    rng = np.random.default_rng(11)
+    binary = CompiledForest(random_forest(rng, 30, 4, 1, 6, rng.normal(size=6)), name="binary")
+    multi = CompiledForest(random_forest(rng, 33, 3, 3, 11, rng.normal(size=6)), name="multi")
+    plain = CompiledForest(random_forest(rng, 17, 2, 1, 3, rng.normal(size=6)), name="plain")
+    cols = [np.array([9, 0, 4, 4]), np.array([1, 7, 2], np.int64), None]
+    fset = ForestSet([binary, multi, plain], cols, n_inputs=10)
+    assert (fset.n_outputs, len(fset), fset.slice(1)) == (5, 3, slice(1, 4))
+    X = threshold_rows(rng, rng.normal(size=6), 50, 10)
+    for level in simd_levels:
+        set_simd_level(level)
+        want = np.hstack([binary.predict(X[:, cols[0]]), multi.predict(X[:, cols[1]]), plain.predict(X[:, :2])])
+        np.testing.assert_array_equal(fset.predict(X), want)
+        out = np.empty(fset.n_outputs)
+        for r in range(len(X)):
+            fset.predict_one_into(X[r], out)
+            np.testing.assert_array_equal(out, want[r])
+        np.testing.assert_array_equal(fset.predict_one(X[3]), want[3])
+
+
+def test_forest_set_refuses_bad_maps():
+    from pyscore.models.forest import ForestSet
+
+    rng = np.random.default_rng(2)
+    forest = CompiledForest(random_forest(rng, 3, 4, 1, 3, rng.normal(size=4)), name="f")
+    with pytest.raises(ValueError, match="4 integers"):
+        ForestSet([forest], [np.array([0, 1])])
+    with pytest.raises(ValueError, match="rows have 5 columns"):
+        ForestSet([forest], [np.array([0, 1, 2, 7])], n_inputs=5)
+    with pytest.raises(ValueError, match="column indices"):
+        ForestSet([forest], [np.array([0, 1, 2, -1])], n_inputs=5)
+    with pytest.raises(ValueError, match="at least one"):
+        ForestSet([])
+    fset = ForestSet([forest], n_inputs=6)
+    with pytest.raises(ValueError, match="6 features"):
+        fset.predict_one(np.zeros(4, np.float32))
+    with pytest.raises(ValueError, match=r"shape \(n, 6\)"):
+        fset.predict(np.zeros((2, 4), np.float32))

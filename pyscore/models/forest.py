@@ -11,10 +11,18 @@ uses only this module:
     p = forest.predict_one(row)                # float (one output) or array (n_outputs,)
     top = forest.contributions(X, top_k=5)     # Contributions(features, values, bias)
     forest.thresholds, forest.outputs, forest.category, forest.schema_hash
+
+Several forests on one shared feature row (the engine, one message at a time):
+
+    fset = ForestSet([f1, f2], columns=[cols1, cols2], n_inputs=n_signals)
+    out = np.empty(fset.n_outputs)
+    fset.predict_one_into(row, out)            # one core call for every forest
+    out[fset.slice(1)]                         # forest 1's scores
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -226,3 +234,89 @@ class CompiledForest:
         names = self.feature_names or tuple(f"f{j}" for j in range(self.n_features))
         return [(names[f], float(v)) for f, v in zip(contributions.features[row], contributions.values[row], strict=True)]
 
+
+
+class ForestSet:
+    """Several compiled forests scored on one shared feature row in one core call.
+
+    Forest i reads its feature j from column ``columns[i][j]`` of the row
+    (``None``: the row's first ``n_features`` columns, in order) and writes its
+    post-transformed scores to ``out[self.slice(i)]``. The scores are exactly
+    those of each forest's own ``predict`` / ``predict_one``.
+    """
+
+    def __init__(
+        self,
+        forests: Sequence[CompiledForest],
+        columns: Sequence[np.ndarray | Sequence[int] | None] | None = None,
+        n_inputs: int | None = None,
+    ) -> None:
+        self.forests = tuple(forests)
+        if not self.forests:
+            raise ValueError("a ForestSet needs at least one forest")
+        maps = list(columns) if columns is not None else [None] * len(self.forests)
+        if len(maps) != len(self.forests):
+            raise ValueError(f"{len(maps)} column maps for {len(self.forests)} forests")
+        checked = [self._column_map(f, c) for f, c in zip(self.forests, maps, strict=True)]
+        if n_inputs is None:
+            n_inputs = max(int(c.max()) + 1 if c is not None and c.size else f.n_features
+                           for f, c in zip(self.forests, checked, strict=True))  # fmt: skip
+        for f, c in zip(self.forests, checked, strict=True):
+            width = int(c.max()) + 1 if c is not None and c.size else f.n_features
+            if width > n_inputs:
+                raise ValueError(f"forest {f.name!r} reads column {width - 1}, but rows have {n_inputs} columns")
+        self.n_inputs = int(n_inputs)
+        self._core = _core.ForestSet([f._core for f in self.forests], checked, self.n_inputs)
+        self.offsets = np.asarray(self._core.output_offsets, dtype=np.int64)
+        self.n_outputs = int(self.offsets[-1])
+        # The shortest call from Python: (row float32 (n_inputs,), out float64 (n_outputs,)) -> None.
+        self.predict_one_into = self._core.predict_one
+
+    @staticmethod
+    def _column_map(forest: CompiledForest, columns: np.ndarray | Sequence[int] | None) -> np.ndarray | None:
+        if columns is None:
+            return None
+        c = np.asarray(columns)
+        if c.shape != (forest.n_features,) or not np.issubdtype(c.dtype, np.integer):
+            raise ValueError(f"forest {forest.name!r}: columns must be {forest.n_features} integers, got {c.shape} {c.dtype}")
+        if c.size and (c.min() < 0 or c.max() >= 2**31 - 1):
+            raise ValueError(f"forest {forest.name!r}: column indices must be in [0, 2^31 - 1)")
+        return c.astype(np.int32)
+
+    def __len__(self) -> int:
+        return len(self.forests)
+
+    def slice(self, i: int) -> slice:
+        """Where forest i's scores are in a row of outputs."""
+        return slice(int(self.offsets[i]), int(self.offsets[i + 1]))
+
+    def predict_one(self, row: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """Every forest's scores of one row: float64 (n_outputs,)."""
+        if out is None:
+            out = np.empty(self.n_outputs, dtype=SCORE_DTYPE)
+        self._core.predict_one(row, out)
+        return out
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        """Every forest's scores of every row: float64 (n, n_outputs)."""
+        X = np.ascontiguousarray(X, dtype=FEATURE_DTYPE)
+        if X.ndim != 2 or X.shape[1] != self.n_inputs:
+            raise ValueError(f"X must have shape (n, {self.n_inputs}), got {X.shape}")
+        out = np.empty((X.shape[0], self.n_outputs), dtype=SCORE_DTYPE)
+        self._core.predict(X, out)
+        return out
+
+
+def simd_supported() -> bool:
+    """Whether this CPU can run the core's AVX-512 forest kernels."""
+    return bool(_core.Forest.simd_supported())
+
+
+def simd_level() -> int:
+    """The forest kernels in use: 0 portable scalar, 1 AVX-512."""
+    return int(_core.Forest.simd_level())
+
+
+def set_simd_level(level: int) -> None:
+    """Choose the forest kernels process-wide (results are identical; for tests and benchmarks)."""
+    _core.Forest.set_simd_level(level)
