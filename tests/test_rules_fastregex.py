@@ -52,7 +52,8 @@ def python_matches(pattern: str, ci: bool, whole: bool, text: str) -> bool:
 
 @needs_hyperscan
 @pytest.mark.parametrize("seed", range(4))
-def test_translated_patterns_match_what_re_matches(seed):
+def test_translated_patterns_match_what_re_matches(seed, monkeypatch):
+    monkeypatch.setenv(fastregex.CACHE_ENV, "off")  # one-off pattern sets: keep them out of the disk cache
     r = random.Random(seed)
     cases = []
     for _ in range(100):
@@ -118,3 +119,20 @@ def test_rejected_expressions_are_reported_not_raised():
 def test_switch_turns_the_engine_off(monkeypatch):
     monkeypatch.setenv(fastregex.ENV_SWITCH, "re")
     assert not fastregex.available()
+
+
+@needs_hyperscan
+def test_compiled_databases_are_cached_on_disk(tmp_path, monkeypatch):
+    monkeypatch.setenv(fastregex.CACHE_ENV, str(tmp_path))
+    expressions = (fastregex.translate("cache (test|probe) [0-9]{2}", True, False)[0], "unique\\x{e9}")
+    fastregex._database.cache_clear()
+    first = fastregex.RegexSet(expressions)
+    files = list(tmp_path.glob("*.hsdb"))
+    assert len(files) == 1 and not list(tmp_path.glob("*.tmp"))
+    fastregex._database.cache_clear()
+    again = fastregex.RegexSet(expressions)  # loaded from the file
+    for text in ["CACHE probe 42", "uniqueé", "cache test 4"]:
+        assert again.scan(text.encode()) == first.scan(text.encode())
+    files[0].write_bytes(b"damaged")
+    fastregex._database.cache_clear()
+    assert fastregex.RegexSet(expressions).scan(b"cache TEST 12") == [0]  # recompiled

@@ -51,6 +51,7 @@ _NEWLINE = [(0x0A, 0x0A)]
 _FLAGS = ("HS_FLAG_UTF8", "HS_FLAG_SINGLEMATCH", "HS_FLAG_ALLOWEMPTY")
 ENV_SWITCH = "PYSCORE_REGEX_ENGINE"  # "re" turns the fast engine off
 CACHE_ENV = "PYSCORE_HYPERSCAN_CACHE"  # a directory for compiled databases, or "off"
+CACHE_FILES = 64
 
 
 def available() -> bool:
@@ -305,7 +306,8 @@ def _cache_path(expressions: tuple[str, ...], flags: int) -> Path | None:
 
 def _write_cache(path: Path, blob: bytes) -> None:
     """Write to a temporary file and rename, so readers never see half a database; a cache
-    that cannot be written (read-only home) is skipped."""
+    that cannot be written (read-only home) is skipped. Beyond ``CACHE_FILES`` databases the
+    least recently written are removed."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
@@ -316,5 +318,8 @@ def _write_cache(path: Path, blob: bytes) -> None:
         except BaseException:
             os.unlink(tmp)
             raise
+        kept = sorted(path.parent.glob("*.hsdb"), key=lambda p: p.stat().st_mtime, reverse=True)
+        for old in kept[CACHE_FILES:]:
+            old.unlink(missing_ok=True)
     except OSError:
         pass
