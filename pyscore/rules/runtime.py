@@ -217,9 +217,9 @@ class _Plan:
 
     def packed_name(self, key: tuple) -> str | None:
         """The packed-batch name of a batch column key (("col", path) or ("elem", level, field))."""
-        if key[0] == "col":
+        if key[0] == "col" and len(key) == 2:
             return key[1]
-        if key[0] == "elem" and self._c.levels[key[1]].key[0] == "group":
+        if key[0] == "elem" and len(key) == 3 and isinstance(key[1], int) and self._c.levels[key[1]].key[0] == "group":
             return f"{self._c.levels[key[1]].key[1]}[].{key[2]}"
         return None
 
@@ -230,15 +230,17 @@ class _Plan:
             self._slow = (fast, (slow, any(self._c.atoms[aid][0] == "regex" for aid in slow)))
         return self._slow[1]
 
-    def packed_string(self, layout, key: tuple) -> int | None:
-        """The packed string column index of a column key, or None."""
-        cache = self._strings.get(id(layout))
-        if cache is None or cache[0] is not layout:
-            cache = self._strings[id(layout)] = (layout, {})
-        if key not in cache[1]:
-            name = self.packed_name(key)
-            cache[1][key] = layout.strings.get(name) if name is not None else None
-        return cache[1][key]
+    def packed_strings(self, layout) -> dict[tuple, int]:
+        """Packed string column index of every column key the rules read that the layout holds."""
+        found = self._strings.get(id(layout))
+        if found is None or found[0] is not layout:
+            index = {}
+            for key in _all_string_keys(self._c):
+                name = self.packed_name(key) if key[0] in ("col", "elem") else None
+                if name is not None and name in layout.strings:
+                    index[key] = layout.strings[name]
+            found = self._strings[id(layout)] = (layout, index)
+        return found[1]
 
     def numbers_for_layout(self, layout) -> tuple:
         """(message-level numeric columns read from packed numbers, their packed indexes, the same
@@ -357,6 +359,7 @@ class _BatchRun:
         self.c, self.batch, self.signals, self.fast, self.plan = c, batch, signals, fast, plan
         # A batch built from messages carries every column in a few flat arrays: read those directly.
         self.packed = batch.__dict__.get("packed")
+        self.packed_strings = plan.packed_strings(self.packed.layout) if self.packed is not None else {}
         self.rows = [len(batch)]
         self.offsets: list[np.ndarray | None] = [None]
         self.owners: dict[int, np.ndarray] = {}
@@ -435,7 +438,7 @@ class _BatchRun:
         """(offsets, data) of a string column at its own level: views of the packed batch when it
         holds the column (offsets then point into the whole packed text), else the StringColumn's."""
         packed = self.packed
-        k = self.plan.packed_string(packed.layout, skey) if packed is not None else None
+        k = self.packed_strings.get(skey) if packed is not None else None
         if k is None:
             col = self.string(skey)
             return col.offsets, col.data
@@ -453,7 +456,7 @@ class _BatchRun:
         found = self.hash_cache.get(skey)
         if found is None:
             packed = self.packed
-            k = self.plan.packed_string(packed.layout, skey) if packed is not None else None
+            k = self.packed_strings.get(skey) if packed is not None else None
             if k is not None and len(packed.text) <= _WHOLE_TEXT:  # small batch: hash every string once
                 if self.all_hashes is None:
                     self.all_hashes = (_core.hash_strings(packed.offsets, packed.text, False),
@@ -613,7 +616,7 @@ class _BatchRun:
         """A string column as (UTF-8 bytes, row offsets into them), read from the packed batch
         when it holds the column; None when the bytes are not well-formed UTF-8."""
         packed = self.packed
-        k = self.plan.packed_string(packed.layout, skey) if packed is not None else None
+        k = self.packed_strings.get(skey) if packed is not None else None
         if k is not None and len(packed.text) <= _WHOLE_TEXT:
             # A small batch: the whole packed text checked and copied once for every column.
             if self.whole_text is None:
