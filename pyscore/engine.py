@@ -148,11 +148,21 @@ class Engine:
         features = REGISTRY.compute(batch, context)
         rule_hits = self.rules.evaluate(batch, context, features)
         model_scores = [m.predict(features) for m in self.models]
+        if any(m.reads_history for m in self.models):
+            no_context = ~self._has_context(tenants)
+            for m, s in zip(self.models, model_scores, strict=True):
+                if m.reads_history:
+                    s[no_context] = np.nan
         scores = np.column_stack([rule_hits.astype(np.float64), *model_scores]) if self.detectors else \
             np.zeros((len(batch), 0))
         decisions = self.policy.decide(scores, list(tenants), _list_keys(batch), _dmarc_failed(batch))
         contributions = self._contributions(features, decisions)
         return ScoredBatch(batch.ids, list(tenants), times_arr, features, scores, decisions, contributions)
+
+    def _has_context(self, tenants: Sequence[str]) -> np.ndarray:
+        """Per message: does its tenant have an organisation context (own domains)?"""
+        known = {t: bool(getattr(self.tenant_configs.get(t), "own_domains", None)) for t in set(tenants)}
+        return np.array([known[t] for t in tenants], dtype=bool)
 
     def observe(self, messages: Sequence[Message], *, tenants: Sequence[str], times: Sequence[float] | None = None,
                 verdicts: Sequence[str] | None = None) -> None:
@@ -179,7 +189,8 @@ class Engine:
                 category=row["category"], action=row["action"], score=row["score"],
                 deciding_detector=row["deciding_detector"], reason=row["reason"], fired=row["fired"],
                 shadow_fired=row["shadow_fired"],
-                model_scores={name: float(scored.scores[i, j]) for j, name in model_cols},
+                model_scores={name: float(scored.scores[i, j]) for j, name in model_cols
+                              if not math.isnan(scored.scores[i, j])},  # NaN: did not run
                 contributions=scored.contributions[i],
             ))
         return out

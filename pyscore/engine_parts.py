@@ -55,6 +55,10 @@ class ModelDetectors:
     forest: object  # pyscore.models.forest.CompiledForest
     columns: np.ndarray  # indices of the model's features in the registry's matrix
     outputs: list[int]  # forest outputs that are detectors
+    # A model that reads behavioral baselines learnt sender history where history means
+    # something, on tenants with an organisation context (own domains); elsewhere every
+    # sender is new and its scores are not its own, so it does not run there (NaN).
+    reads_history: bool = False
 
     @classmethod
     def from_forest(cls, forest) -> ModelDetectors:
@@ -64,7 +68,8 @@ class ModelDetectors:
             raise BundleError(f"model {forest.name!r} reads signals this pyscore lacks: {missing[:5]}")
         outputs = [j for j, o in enumerate(forest.outputs) if o != "safe"]
         columns = np.array([index[n] for n in forest.feature_names], dtype=np.int64)
-        return cls(forest, columns, outputs)
+        reads_history = any(n.startswith("baseline_") for n in forest.feature_names)
+        return cls(forest, columns, outputs, reads_history)
 
     def detectors(self) -> list[Detector]:
         f = self.forest

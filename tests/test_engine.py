@@ -50,7 +50,10 @@ def test_rule_decides_and_shadow_is_reported(engine):
     assert v.category == "bec" and v.action == "quarantine" and v.verdict == "malicious"
     assert v.deciding_detector == "Test: wire transfer request from free mail"
     assert "Test: shadow wire" in v.shadow_fired and "Test: shadow wire" not in v.fired
-    assert set(v.model_scores) == {d.name for d in engine.detectors if d.kind == "model"}
+    # tenant "default" has no organisation context: only the models that read no history ran
+    assert set(v.model_scores) == {d.name for m in engine.models if not m.reads_history for d in m.detectors()}
+    mine = engine.score(BEC, tenant=next(t for t, c in engine.tenant_configs.items() if c.own_domains))
+    assert set(mine.model_scores) == {d.name for d in engine.detectors if d.kind == "model"}
 
 
 def test_safe_message_is_delivered(engine):
@@ -209,3 +212,20 @@ def test_demo_runs_twice_in_the_same_folder(tmp_path, capsys):
     out = capsys.readouterr().out
     assert out.count("metrics on the held-out (test) split") == 2
     assert (tmp_path / "demo" / "synth-report.html").read_text().startswith("<!DOCTYPE html>")
+
+
+def test_history_models_run_only_where_the_tenant_has_an_organisation_context(engine, bundle_path):
+    test = pipeline.load_split(bundle_path.parent / "data", "test", progress=lambda m: None)
+    messages, tenants = test.messages[:50], test.tenants[:50]
+    assert all(engine.tenant_configs[t].own_domains for t in tenants)
+    history = [m for m in engine.models if m.reads_history]
+    assert history and any(not m.reads_history for m in engine.models)  # identity and content models
+    columns = {d.name: j for j, d in enumerate(engine.detectors)}
+    history_cols = [columns[d.name] for m in history for d in m.detectors()]
+    own = engine.score_messages(messages, tenants=tenants)
+    elsewhere = engine.score_messages(messages, tenants=["default"] * len(messages))
+    assert np.isfinite(own.scores[:, history_cols]).all()
+    assert np.isnan(elsewhere.scores[:, history_cols]).all()
+    other_cols = [j for j in range(engine.rules.count, len(engine.detectors)) if j not in history_cols]
+    assert np.isfinite(elsewhere.scores[:, other_cols]).all()
+    assert not elsewhere.decisions.fired[:, history_cols].any()
