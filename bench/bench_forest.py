@@ -13,7 +13,10 @@ calls rotate through 10,000 rows.
 Run: cd bench && OMP_NUM_THREADS=1 ../.venv-dev/bin/pytest -o python_files='bench_*.py'
      --benchmark-enable --benchmark-only bench_forest.py
 The last test prints the ratios against the targets (batch >= 1.5x XGBoost
-and >= 3x tl2cgen; single row <= 5 us; compile 300 trees < 2 s).
+and >= 3x tl2cgen; single row <= 5 us; compile 300 trees < 2 s). "pyscore"
+runs the kernels the CPU supports (AVX-512 where present), "pyscore avx2"
+and "pyscore scalar" the other levels (identical results); "forest set" scores one row through 10 forests in one call,
+beside 10 separate predict_one calls.
 """
 
 from __future__ import annotations
@@ -109,6 +112,25 @@ def tl2cgen_predictor(models, tmp_path_factory):
     return tl2cgen.Predictor(str(libpath), nthread=1)
 
 
+@pytest.fixture
+def scalar_kernels():
+    from pyscore.models.forest import set_simd_level, simd_level
+
+    before = simd_level()
+    set_simd_level(0)
+    yield
+    set_simd_level(before)
+
+
+@pytest.fixture(scope="module")
+def ten_forests(ours):
+    """10 distinct compiled forests (the engine's ~10 detectors), all reading the same row."""
+    from pyscore.models.forest import CompiledForest
+
+    names = ["xgb", "lgb", "hgb"] * 3 + ["xgb"]
+    return [CompiledForest(ours[n].arrays, name=f"{n}{i}") for i, n in enumerate(names)]
+
+
 def batches(X: np.ndarray):
     return itertools.cycle([np.ascontiguousarray(X[:BATCH]), np.ascontiguousarray(X[-BATCH:])])
 
@@ -129,6 +151,29 @@ def test_batch_pyscore(benchmark, data, ours):
     forest = ours["xgb"]
     benchmark(lambda: forest.predict(next(it)))
     record(benchmark, "batch pyscore", BATCH)
+
+
+def test_batch_pyscore_scalar(benchmark, data, ours, scalar_kernels):
+    it = batches(data[0])
+    forest = ours["xgb"]
+    benchmark(lambda: forest.predict(next(it)))
+    record(benchmark, "batch pyscore scalar", BATCH)
+
+
+def test_batch_pyscore_avx2(benchmark, data, ours):
+    from pyscore.models.forest import set_simd_level, simd_level, simd_levels
+
+    if 1 not in simd_levels():
+        pytest.skip("no AVX2 on this CPU")
+    before = simd_level()
+    set_simd_level(1)
+    try:
+        it = batches(data[0])
+        forest = ours["xgb"]
+        benchmark(lambda: forest.predict(next(it)))
+    finally:
+        set_simd_level(before)
+    record(benchmark, "batch pyscore avx2", BATCH)
 
 
 def test_batch_xgboost_inplace_predict(benchmark, data, models):
@@ -166,6 +211,36 @@ def test_row_pyscore(benchmark, data, ours):
     predict_one = ours["xgb"].predict_one
     benchmark(lambda: predict_one(next(it)))
     record(benchmark, "row pyscore")
+
+
+def test_row_pyscore_scalar(benchmark, data, ours, scalar_kernels):
+    it = rows(data[0])
+    predict_one = ours["xgb"].predict_one
+    benchmark(lambda: predict_one(next(it)))
+    record(benchmark, "row pyscore scalar")
+
+
+def test_row_forest_set_10_forests(benchmark, data, ten_forests):
+    from pyscore.models.forest import ForestSet
+
+    it = rows(data[0])
+    fset = ForestSet(ten_forests)
+    out = np.empty(fset.n_outputs)
+    predict_one_into = fset.predict_one_into
+    benchmark(lambda: predict_one_into(next(it), out))
+    record(benchmark, "row forest set, 10 forests")
+
+
+def test_row_10_predict_one_calls(benchmark, data, ten_forests):
+    it = rows(data[0])
+    calls = [f.predict_one for f in ten_forests]
+
+    def run():
+        x = next(it)
+        return [call(x) for call in calls]
+
+    benchmark(run)
+    record(benchmark, "row 10 x predict_one")
 
 
 def test_row_pyscore_hgb_model(benchmark, data, ours):
@@ -222,7 +297,10 @@ def test_zz_summary(benchmark, data, ours, models):
     assert np.abs(ours["xgb"].predict(X)[:, 0] - models["xgb"].inplace_predict(X)).max() <= 1e-6
     assert np.abs(ours["lgb"].predict(X)[:, 0] - models["lgb"].predict(X)).max() <= 1e-6
     benchmark.pedantic(lambda: time.sleep(0), rounds=1)
-    lines = [f"\nforest benchmark ({data[2]}, {N_TREES} trees, depth {DEPTH}, {X.shape[1]} features, one thread)"]
+    from pyscore.models.forest import SIMD_LEVELS, simd_level
+
+    lines = [f"\nforest benchmark ({data[2]}, {N_TREES} trees, depth {DEPTH}, {X.shape[1]} features, one thread, "
+             f"kernels {SIMD_LEVELS[simd_level()]})"]
     for name, seconds in MEDIANS.items():
         if name.startswith("batch"):
             lines.append(f"  {name:34s} {1 / seconds:12,.0f} rows/s")
@@ -230,13 +308,16 @@ def test_zz_summary(benchmark, data, ours, models):
             lines.append(f"  {name:34s} {seconds * 1e6:12.2f} us median")
         else:
             lines.append(f"  {name:34s} {seconds:12.3f} s")
-    ratios = [("batch pyscore", "batch xgboost", 1.5), ("batch pyscore", "batch tl2cgen", 3.0)]
+    ratios = [("batch pyscore", "batch xgboost", 1.5), ("batch pyscore", "batch tl2cgen", 3.0),
+              ("batch pyscore avx2", "batch xgboost", 1.5), ("batch pyscore avx2", "batch tl2cgen", 3.0),
+              ("batch pyscore scalar", "batch xgboost", 1.5), ("batch pyscore scalar", "batch tl2cgen", 3.0)]  # fmt: skip
     for ours_name, peer, target in ratios:
         if ours_name in MEDIANS and peer in MEDIANS:
             ratio = MEDIANS[peer] / MEDIANS[ours_name]
             lines.append(f"  {ours_name} / {peer}: {ratio:.2f}x (target >= {target}x)")
-    if "row pyscore" in MEDIANS:
-        lines.append(f"  single row: {MEDIANS['row pyscore'] * 1e6:.2f} us (target <= 5 us)")
+    for name in ("row pyscore", "row pyscore scalar"):
+        if name in MEDIANS:
+            lines.append(f"  single row ({name}): {MEDIANS[name] * 1e6:.2f} us (target <= 5 us)")
     if "compile 300 trees" in MEDIANS:
         lines.append(f"  compile: {MEDIANS['compile 300 trees']:.3f} s (target < 2 s)")
     print("\n".join(lines))

@@ -287,16 +287,17 @@ def test_bad_inputs_named():
         forest.check_schema("other")
 
 
-# -- kernels: AVX-512 and portable scalar paths give identical results -------------------
+# -- kernels: AVX-512, AVX2 and portable scalar paths give identical results -------------
 
 
 @pytest.fixture
 def simd_levels():
-    """The kernel levels this CPU runs (0 scalar, 1 AVX-512); restores the default afterwards."""
-    from pyscore.models.forest import set_simd_level, simd_level, simd_supported
+    """The kernel levels this CPU runs (0 scalar, 1 AVX2, 2 AVX-512); restores the default afterwards."""
+    from pyscore.models.forest import set_simd_level, simd_level
+    from pyscore.models.forest import simd_levels as levels
 
     before = simd_level()
-    yield [0, 1] if simd_supported() else [0]
+    yield levels()
     set_simd_level(before)
 
 
@@ -312,9 +313,13 @@ def threshold_rows(rng: np.random.Generator, thresholds: np.ndarray, n: int, n_f
 @pytest.mark.parametrize("max_depth", [1, 6, 8, 11])
 @pytest.mark.parametrize("float32_sum", [False, True])
 def test_simd_and_scalar_kernels_identical(simd_levels, n_outputs, max_depth, float32_sum):
-    from dataclasses import replace
-
     from pyscore.models.forest import set_simd_level
+    from pyscore.models.forest import simd_levels as supported
+
+    assert 0 in supported() and simd_levels == supported()
+    with pytest.raises(ValueError, match="simd level"):
+        set_simd_level(3)
+    from dataclasses import replace
 
     rng = np.random.default_rng(100 * max_depth + 10 * n_outputs + float32_sum)
     thresholds = np.r_[rng.normal(size=8), 0.0, -0.0, np.float32(0.3), 0.3, np.inf, -np.inf]

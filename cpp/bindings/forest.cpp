@@ -292,9 +292,9 @@ void BindForest(py::module_& m) {
            py::arg("method"), py::arg("features").noconvert(), py::arg("values").noconvert(),
            py::arg("bias").noconvert(), "The k largest contributions by magnitude per row.")
       .def_static("set_simd_level", &Forest::SetSimdLevel, py::arg("level"),
-                  "Kernels of every forest: 0 portable scalar, 1 AVX-512 (CPU permitting).")
+                  "Kernels of every forest: 0 portable scalar, 1 AVX2, 2 AVX-512 (CPU permitting).")
       .def_static("simd_level", &Forest::SimdLevel)
-      .def_static("simd_supported", &Forest::SimdSupported);
+      .def_static("max_simd_level", &Forest::MaxSimdLevel);
 
   py::class_<PyForestSet>(m, "ForestSet", "Several forests on one shared row (see pyscore.models.forest.ForestSet).")
       .def(py::init(&MakeForestSet), py::arg("forests"), py::arg("columns"), py::arg("n_inputs"))

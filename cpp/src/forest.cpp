@@ -491,21 +491,22 @@ namespace {
 std::atomic<int> g_simd_level{-1};  // -1: not chosen yet
 }  // namespace
 
-bool Forest::SimdSupported() {
-  static const bool supported = ForestAvx512::Supported();
-  return supported;
+int Forest::MaxSimdLevel() {
+  static const int level = ForestAvx512::Supported() ? 2 : ForestAvx2::Supported() ? 1 : 0;
+  return level;
 }
 
 void Forest::SetSimdLevel(int level) {
-  PYSCORE_ARG_CHECK(level == 0 || level == 1, "forest: simd level must be 0 (scalar) or 1 (AVX-512)");
-  PYSCORE_ARG_CHECK(level == 0 || SimdSupported(), "forest: this CPU has no AVX-512");
+  PYSCORE_ARG_CHECK(level >= 0 && level <= 2, "forest: simd level must be 0 (scalar), 1 (AVX2) or 2 (AVX-512)");
+  PYSCORE_ARG_CHECK(level <= MaxSimdLevel(), "forest: this CPU does not run simd level " + std::to_string(level) +
+                                                 " (highest: " + std::to_string(MaxSimdLevel()) + ")");
   g_simd_level.store(level);
 }
 
 int Forest::SimdLevel() {
   int level = g_simd_level.load(std::memory_order_relaxed);
   if (level < 0) {
-    level = SimdSupported() ? 1 : 0;
+    level = MaxSimdLevel();
     g_simd_level.store(level);
   }
   return level;
@@ -514,9 +515,12 @@ int Forest::SimdLevel() {
 void Forest::PredictMapped(const float* X, int64_t n, int64_t x_stride, const int32_t* key_feature, double* out,
                            int64_t out_stride, bool post) const {
   // The kernels gather from 64 input rows with 32-bit offsets.
-  const bool simd = SimdLevel() == 1 && ForestAvx512::Usable(*this) && x_stride * 64 < (int64_t{1} << 31);
-  if (simd) {
+  const int level = SimdLevel();
+  const bool simd = level >= 1 && ForestAvx512::Usable(*this) && x_stride * 64 < (int64_t{1} << 31);
+  if (simd && level == 2) {
     ForestAvx512::PredictMargin(*this, X, n, x_stride, key_feature, out, out_stride);
+  } else if (simd && level == 1) {
+    ForestAvx2::PredictMargin(*this, X, n, x_stride, key_feature, out, out_stride);
   } else if (float32_sum_) {
     PredictMarginImpl<float>(X, n, x_stride, key_feature, out, out_stride);
   } else {
@@ -527,7 +531,7 @@ void Forest::PredictMapped(const float* X, int64_t n, int64_t x_stride, const in
 }
 
 void Forest::PredictRowMapped(const float* x, const int32_t* key_feature, double* out) const {
-  if (SimdLevel() == 1 && ForestAvx512::Usable(*this)) {
+  if (SimdLevel() == 2 && ForestAvx512::Usable(*this)) {
     ForestAvx512::PredictRow(*this, x, key_feature, out);
   } else if (float32_sum_) {
     PredictRowImpl<float>(x, key_feature, out);

@@ -14,6 +14,7 @@
 //    gather; the 16 leaves are then added one by one in tree order.
 #include <algorithm>
 #include <cstring>
+#include <stdexcept>
 #include <type_traits>
 #include <vector>
 
@@ -31,8 +32,12 @@ namespace pyscore {
 
 bool ForestAvx512::Supported() { return false; }
 bool ForestAvx512::Usable(const Forest&) { return false; }
-void ForestAvx512::PredictMargin(const Forest&, const float*, int64_t, int64_t, const int32_t*, double*, int64_t) {}
-void ForestAvx512::PredictRow(const Forest&, const float*, const int32_t*, double*) {}
+void ForestAvx512::PredictMargin(const Forest&, const float*, int64_t, int64_t, const int32_t*, double*, int64_t) {
+  throw std::logic_error("forest: AVX-512 kernels are not built for this CPU architecture");
+}
+void ForestAvx512::PredictRow(const Forest&, const float*, const int32_t*, double*) {
+  throw std::logic_error("forest: AVX-512 kernels are not built for this CPU architecture");
+}
 
 #else  // PYSCORE_HAVE_AVX512_KERNELS
 

@@ -307,13 +307,16 @@ class ForestSet:
         return out
 
 
-def simd_supported() -> bool:
-    """Whether this CPU can run the core's AVX-512 forest kernels."""
-    return bool(_core.Forest.simd_supported())
+SIMD_LEVELS = {0: "scalar", 1: "avx2", 2: "avx512"}
+
+
+def simd_levels() -> list[int]:
+    """The forest kernel levels this CPU runs: 0 portable scalar, 1 AVX2 (batches), 2 AVX-512."""
+    return list(range(int(_core.Forest.max_simd_level()) + 1))
 
 
 def simd_level() -> int:
-    """The forest kernels in use: 0 portable scalar, 1 AVX-512."""
+    """The forest kernels in use (the highest level the CPU runs, unless set)."""
     return int(_core.Forest.simd_level())
 
 

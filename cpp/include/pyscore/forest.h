@@ -95,11 +95,12 @@ class Forest {
   int32_t NKeys() const { return static_cast<int32_t>(key_feature_.size()); }
   const std::vector<int32_t>& KeyFeatures() const { return key_feature_; }
 
-  // Which kernels run: 0 portable scalar, 1 AVX-512 when the CPU has it
-  // (the default). Process-wide; lets tests compare both paths.
+  // Which kernels run: 0 portable scalar, 1 AVX2 (batches; one row stays
+  // scalar), 2 AVX-512 (batches and one row). The default is the highest
+  // level the CPU supports. Process-wide; lets tests compare the paths.
   static void SetSimdLevel(int level);
-  static int SimdLevel();      // the level in effect
-  static bool SimdSupported();  // the CPU can run the AVX-512 kernels
+  static int SimdLevel();     // the level in effect
+  static int MaxSimdLevel();  // the highest level this CPU runs
 
   // Saabas path attribution for output `output` (or each row's arg-max class
   // when output < 0): out (n, NFeatures() + 1), the last column is the bias
@@ -152,6 +153,7 @@ class Forest {
   };
 
   friend struct ForestAvx512;  // forest_avx512.cpp
+  friend struct ForestAvx2;    // forest_avx2.cpp
 
   template <typename Acc>
   void PredictMarginImpl(const float* X, int64_t n, int64_t x_stride, const int32_t* key_feature, double* out,
@@ -212,6 +214,13 @@ struct ForestAvx512 {
   static void PredictMargin(const Forest& f, const float* X, int64_t n, int64_t x_stride,
                             const int32_t* key_feature, double* out, int64_t out_stride);
   static void PredictRow(const Forest& f, const float* x, const int32_t* key_feature, double* out);  // margin
+};
+
+// The AVX2 batch kernel (forest_avx2.cpp), likewise compiled for AVX2 only inside.
+struct ForestAvx2 {
+  static bool Supported();
+  static void PredictMargin(const Forest& f, const float* X, int64_t n, int64_t x_stride,
+                            const int32_t* key_feature, double* out, int64_t out_stride);
 };
 
 // Several forests on one shared input row (the engine's detectors, one call
