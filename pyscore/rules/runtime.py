@@ -385,8 +385,11 @@ class _BatchRun:
         found = self.owners.get(level)
         if found is None:
             parent_rows = self.rows[self.c.levels[level].parent]
-            found = self.owners[level] = np.repeat(np.arange(parent_rows, dtype=OFFSET_DTYPE),
-                                                   np.diff(self.offsets[level]))
+            if parent_rows == 1:  # one message: every row is its own
+                found = self.owners[level] = np.zeros(self.rows[level], OFFSET_DTYPE)
+            else:
+                found = self.owners[level] = np.repeat(np.arange(parent_rows, dtype=OFFSET_DTYPE),
+                                                       np.diff(self.offsets[level]))
         return found
 
     def signal(self, name: str) -> np.ndarray:
