@@ -6,9 +6,11 @@ Passes (``Compiler.add_rule`` then ``Compiler.finish``):
    (level 0 is the message, each list used is a level, its rows the list's
    elements). Literal atoms (contains, starts/ends with, equality, ``in``)
    of all rules on one column share one Aho-Corasick pass in the core per
-   batch; regexes (Python ``re``, ASCII classes and case folding) run only
-   on rows where a literal the regex requires was found, once per distinct
-   value; other string functions (levenshtein, confusables, concat, non
+   batch; regexes (Python ``re`` semantics, ASCII classes and case folding)
+   run last: all regexes of one column in one Hyperscan scan per distinct
+   value where Hyperscan is installed and the pattern translates exactly
+   (``fastregex.py``), else Python ``re`` on rows where a literal the regex
+   requires was found, once per distinct value; other string functions (levenshtein, confusables, concat, non
    literal patterns) are computed per distinct value in Python.
 2. Everything else (and, or, not, comparisons of numbers, quantifiers as
    segmented loops over list offsets, counts) is a node of one flat program

@@ -2,7 +2,10 @@
 
 Case-insensitive comparison folds ASCII letters only (``A-Z`` to ``a-z``), the
 same folding the core's literal matcher applies to bytes; regexes use Python
-``re`` with ``re.ASCII`` (see ``checker.regex_flags``).
+``re`` with ``re.ASCII`` (see ``checker.regex_flags``). That is the dialect of the
+language: where Hyperscan is installed, compiled rules run the patterns it can
+express exactly through it (``fastregex.py``) with the same results, and the rest
+through ``re``.
 """
 
 from __future__ import annotations
