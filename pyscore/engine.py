@@ -173,7 +173,7 @@ class Engine:
 
         batch = MessageBatch.from_messages(messages)
         events = event_rows(batch, list(tenants), times=_arrival_times(batch, times),
-                                   tenant_configs=self.tenant_configs, verdicts=verdicts)
+                            tenant_configs=self.tenant_configs, verdicts=verdicts, lookup_only=True)
         with self._observe_lock:
             self.baseline.observe(events)
 

@@ -191,3 +191,18 @@ def test_event_rows_hash_exactly_like_the_arrow_events_table():
         assert from_rows[key].dtype == values.dtype, key
         np.testing.assert_array_equal(from_rows[key], values, err_msg=key)
     assert from_rows["reply_pair"].size == 1 and from_rows["verdict"].tolist()[:4] == [0, 2, 3, 1]
+
+
+def test_lookup_only_event_rows_hash_the_same_and_refuse_to_become_a_table():
+    from pyscore.baseline.events import event_rows
+    from pyscore.baseline.store import event_columns
+
+    batch = MessageBatch.from_messages(history())
+    full = event_rows(batch, ["acme"] * len(batch), tenant_configs=CONFIGS)
+    lean = event_rows(batch, ["acme"] * len(batch), tenant_configs=CONFIGS, lookup_only=True)
+    assert "direction" not in lean and "display_name" not in lean
+    a, b = event_columns(full), event_columns(lean)
+    for key in a:
+        np.testing.assert_array_equal(a[key], b[key], err_msg=key)
+    with pytest.raises(ValueError, match="lookups only"):
+        lean.to_table()

@@ -114,6 +114,11 @@ def _list_values(batch: MessageBatch, group: str, field: str) -> tuple[np.ndarra
     return lg.offsets.tolist(), col.to_list() if isinstance(col, StringColumn) else list(col)
 
 
+# The columns a store reads (event_columns): a lookup_only EventRows holds just these.
+_LOOKUP_COLUMNS = ("tenant", "time", "sender", "sender_domain", "name_key", "recipients", "reply_to", "sender_own",
+                   "verdict")
+
+
 class EventRows(dict):
     """Events as plain Python columns (``EVENT_SCHEMA`` names -> lists), before any Arrow.
 
@@ -126,6 +131,9 @@ class EventRows(dict):
         return len(self["time"])
 
     def to_table(self) -> pa.Table:
+        missing = [name for name in EVENT_SCHEMA.names if name not in self]
+        if missing:
+            raise ValueError(f"these events were extracted for lookups only; missing columns {missing}")
         return pa.Table.from_pydict(dict(self), schema=EVENT_SCHEMA)
 
 
@@ -149,8 +157,12 @@ def event_rows(
     times: np.ndarray | None = None,
     tenant_configs: Mapping[str, Any] | None = None,
     verdicts: Sequence[str | None] | None = None,
+    lookup_only: bool = False,
 ) -> EventRows:
-    """``events_from_batch`` as Python columns: the same rows, without building Arrow."""
+    """``events_from_batch`` as Python columns: the same rows, without building Arrow.
+
+    ``lookup_only`` leaves out what the store never reads (message id, display
+    name, direction, in-reply-to): enough to look up or observe, not for ``to_table``."""
     n = len(batch)
     if len(tenants) != n:
         raise ValueError(f"events_from_batch: {len(tenants)} tenants for {n} messages")
@@ -170,14 +182,14 @@ def event_rows(
     roots = batch.column("sender.email.domain.root_domain").to_list()
     hosts = batch.column("sender.email.domain.domain").to_list()
     names = batch.column("sender.display_name").to_list()
-    in_reply_to = batch.column("headers.in_reply_to").to_list()
+    in_reply_to = None if lookup_only else batch.column("headers.in_reply_to").to_list()
     groups = ("recipients.to", "recipients.cc", "recipients.bcc")
     rcpt_lists = [_list_values(batch, g, "email.email") for g in groups]
     rcpt_roots = [_list_values(batch, g, "email.domain.root_domain")[1] for g in groups]
     reply_offsets, reply_values = _list_values(batch, "headers.reply_to", "email.email")
     configs = tenant_configs or {}
     own_cache: dict[str, frozenset[str]] = {}
-    rows = EventRows((name, []) for name in EVENT_SCHEMA.names)
+    rows = EventRows((name, []) for name in (_LOOKUP_COLUMNS if lookup_only else EVENT_SCHEMA.names))
     for m in range(n):
         tenant = str(tenants[m])
         if tenant not in own_cache:
@@ -195,18 +207,20 @@ def event_rows(
             a.lower() for a in reply_values[reply_offsets[m]:reply_offsets[m + 1]] if a and a.lower() != sender))
         sender_own = _is_own(sender_domain, own)
         rows["tenant"].append(tenant)
-        rows["message_id"].append(batch.ids[m])
         rows["time"].append(math.floor(times[m]))
         rows["sender"].append(sender)
         rows["sender_domain"].append(sender_domain)
-        rows["display_name"].append(names[m])
         rows["name_key"].append(normalize_name(names[m]))
         rows["recipients"].append([{"address": a, "domain": d} for a, d in recipients.items()])
         rows["reply_to"].append(reply)
-        rows["direction"].append(direction_of(sender_own, [_is_own(d, own) for d in recipients.values()], bool(own)))
         rows["sender_own"].append(sender_own)
-        rows["in_reply_to"].append(in_reply_to[m])
         rows["verdict"].append(normalize_verdict(verdicts[m]))
+        if not lookup_only:
+            rows["message_id"].append(batch.ids[m])
+            rows["display_name"].append(names[m])
+            rows["direction"].append(direction_of(sender_own, [_is_own(d, own) for d in recipients.values()],
+                                                  bool(own)))
+            rows["in_reply_to"].append(in_reply_to[m])
     return rows
 
 

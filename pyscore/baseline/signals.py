@@ -105,7 +105,7 @@ def _batch_events(batch: MessageBatch, context: ScoringContext, rows: np.ndarray
     identity = len(rows) == len(batch) and bool((rows == np.arange(len(batch))).all())
     sub = batch if identity else _take(batch, rows)
     return event_rows(sub, [context.tenants[i] for i in rows], times=np.asarray(context.times)[rows],
-                      tenant_configs=context.tenant_configs)
+                      tenant_configs=context.tenant_configs, lookup_only=True)
 
 
 def _take(batch: MessageBatch, rows: np.ndarray) -> MessageBatch:
@@ -183,7 +183,7 @@ def observe_batch(batch: MessageBatch, context: ScoringContext, verdicts=None) -
     rows = rows[np.argsort(np.asarray(context.times)[rows], kind="stable")]
     sub = batch if len(rows) == len(batch) and bool((rows == np.arange(len(batch))).all()) else _take(batch, rows)
     events = event_rows(sub, [context.tenants[i] for i in rows], times=np.asarray(context.times)[rows],
-                        tenant_configs=context.tenant_configs,
+                        tenant_configs=context.tenant_configs, lookup_only=True,
                         verdicts=None if verdicts is None else [verdicts[i] for i in rows])
     context.baseline.observe(events)
     return len(rows)
