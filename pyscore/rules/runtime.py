@@ -368,7 +368,6 @@ class _BatchRun:
         self.value_cache: dict[tuple, list[str]] = {}
         self.hash_cache: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
         self.whole_text: tuple | None = None
-        self.all_hashes: tuple[np.ndarray, np.ndarray] | None = None
         self.texts: dict[tuple, dict[int, tuple]] = {}
         for lid, lv in enumerate(c.levels[1:], 1):
             if lv.key[0] == "group" and self.packed is not None and lv.key[1] in self.packed.layout.groups:
@@ -458,18 +457,8 @@ class _BatchRun:
         """(hash, non-null) of every row of ``skey`` lifted to ``level``, hashed once at its own level."""
         found = self.hash_cache.get(skey)
         if found is None:
-            packed = self.packed
-            k = self.packed_strings.get(skey) if packed is not None else None
-            if k is not None and len(packed.text) <= _WHOLE_TEXT:  # small batch: hash every string once
-                if self.all_hashes is None:
-                    self.all_hashes = (_core.hash_strings(packed.offsets, packed.text, False),
-                                       packed.offsets[1:] > packed.offsets[:-1])
-                a, b = int(packed.string_start[k]), int(packed.string_start[k + 1])
-                found = (self.all_hashes[0][a:b], self.all_hashes[1][a:b])
-            else:
-                col = self.string(skey)
-                found = (_core.hash_strings(col.offsets, col.data, False), _nonnull(col))
-            self.hash_cache[skey] = found
+            offsets, data = self.arrays(skey)
+            found = self.hash_cache[skey] = (_core.hash_strings(offsets, data, False), offsets[1:] > offsets[:-1])
         idx = self.lift(self.c.skey_level(skey), level)
         return found if idx is None else (found[0][idx], found[1][idx])
 
