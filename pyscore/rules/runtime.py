@@ -68,7 +68,7 @@ def _run_plan(plan: tuple, v: str, folded: list | None = None) -> bool:
 
 
 _NO_CODES = (np.zeros(0, np.int64), np.zeros(1, OFFSET_DTYPE), 0)
-_WHOLE_TEXT = 1 << 16  # packed texts up to this size are checked and copied once per batch
+_WHOLE_TEXT = 1 << 13  # packed texts up to this size are checked and copied once per batch
 _SMALL = 16  # batches of at most this many messages scan every value: guards cost more than scans
 _PAIR_MODES = {"contains": 1, "starts_with": 2, "ends_with": 4}
 
