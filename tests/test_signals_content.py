@@ -32,6 +32,10 @@ def msg(subject: str = "", text: str = "", html: str = "", html_text: str = "") 
     ("Call our billing team to cancel", "callback"),
     ("You have won the lottery", "advance_fee"),
     ("Dear customer,", "generic_greeting"),
+    ("Send me the team's W-2 forms as PDFs today", "sensitive_data"),
+    ("I need the employee list with each social security number", "sensitive_data"),
+    ("Envie o informe de rendimentos de todos", "sensitive_data"),
+    ("Schicken Sie mir die Lohnsteuerbescheinigung", "sensitive_data"),
 ])
 def test_phrase_families_in_each_language(text, family):
     s = one(msg(text=text))

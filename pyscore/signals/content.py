@@ -31,6 +31,7 @@ _FAMILY_DOCS = {
     "callback": "calls to phone a support line (callback phishing)",
     "advance_fee": "lottery, inheritance and advance-fee scams",
     "generic_greeting": "generic greetings (dear customer, dear user)",
+    "sensitive_data": "requests for tax forms, payroll records and personal data (W-2 fraud)",
 }
 
 _HTML_DOCS = {

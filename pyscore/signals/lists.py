@@ -31,6 +31,7 @@ FAMILIES: tuple[str, ...] = (
     "callback",
     "advance_fee",
     "generic_greeting",
+    "sensitive_data",
 )
 LANGUAGES: tuple[str, ...] = ("en", "pt", "es", "de", "nl", "fr")
 
