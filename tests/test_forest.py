@@ -311,7 +311,7 @@ def threshold_rows(rng: np.random.Generator, thresholds: np.ndarray, n: int, n_f
 
 @pytest.mark.parametrize("n_outputs", [1, 3])
 @pytest.mark.parametrize("max_depth", [1, 6, 8, 11])
-@pytest.mark.parametrize("float32_sum", [False, True])
+@pytest.mark.parametrize("float32_sum", [False, True, "float32 leaves"])
 def test_simd_and_scalar_kernels_identical(simd_levels, n_outputs, max_depth, float32_sum):
     from pyscore.models.forest import set_simd_level
     from pyscore.models.forest import simd_levels as supported
@@ -321,11 +321,14 @@ def test_simd_and_scalar_kernels_identical(simd_levels, n_outputs, max_depth, fl
         set_simd_level(3)
     from dataclasses import replace
 
-    rng = np.random.default_rng(100 * max_depth + 10 * n_outputs + float32_sum)
+    rng = np.random.default_rng(100 * max_depth + 10 * n_outputs + (float32_sum is True))
     thresholds = np.r_[rng.normal(size=8), 0.0, -0.0, np.float32(0.3), 0.3, np.inf, -np.inf]
     # 45 trees: runs of 16 trees for one row, a short run at the end; depth 11
     # mixes pointer-layout trees between complete ones.
-    arrays = replace(random_forest(rng, 45, 7, n_outputs, max_depth, thresholds), float32_sum=float32_sum)
+    arrays = random_forest(rng, 45, 7, n_outputs, max_depth, thresholds)
+    if float32_sum == "float32 leaves":  # float64 sums of float32 leaves (XGBoost): kernels read them as float32
+        arrays, float32_sum = replace(arrays, leaf_value=arrays.leaf_value.astype(np.float32).astype(np.float64)), False
+    arrays = replace(arrays, float32_sum=float32_sum)
     forest = CompiledForest(arrays)
     X = threshold_rows(rng, thresholds, 203, 7)
     results = []

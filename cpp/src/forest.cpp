@@ -319,6 +319,8 @@ Forest::Forest(const ForestSpec& s)
   }
   complete_depth_ = complete_depth;
   cleaves_f_.assign(cleaves_.begin(), cleaves_.end());
+  leaves_f32_exact_ = std::equal(cleaves_.begin(), cleaves_.end(), cleaves_f_.begin(),
+                                 [](double d, float f) { return d == static_cast<double>(f); });
   cthr_.resize(cnodes_.size());
   ckey_.resize(cnodes_.size());
   for (size_t i = 0; i < cnodes_.size(); ++i) {

@@ -71,8 +71,8 @@ PYSCORE_AVX512 inline __m512i Step(__m512i p, __m512i thr, __m512i key_row, cons
 // slot-major with 16 * NV rows per slot (shift = log2 of that); acc: the
 // block's accumulators of this tree's output.
 template <int D, int NV, typename Acc>
-PYSCORE_AVX512 void TreeBlock(const int32_t* thr, const int32_t* slot, const Acc* leaves, const int32_t* keysT,
-                              Acc* acc) {
+PYSCORE_AVX512 void TreeBlock(const int32_t* thr, const int32_t* slot, const Acc* leaves, const float* leaves_f,
+                              const int32_t* keysT, Acc* acc) {
   constexpr int kShift = NV == 4 ? 6 : NV == 2 ? 5 : 4;
   const __m512i one = _mm512_set1_epi32(1);
   __m512i rows[NV];
@@ -119,6 +119,12 @@ PYSCORE_AVX512 void TreeBlock(const int32_t* thr, const int32_t* slot, const Acc
     if constexpr (std::is_same_v<Acc, float>) {
       const __m512 lv = _mm512_i32gather_ps(p[v], leaves, 4);
       _mm512_storeu_ps(acc + 16 * v, _mm512_add_ps(_mm512_loadu_ps(acc + 16 * v), lv));
+    } else if (leaves_f != nullptr) {  // float32 leaves widen exactly: one gather, half the bytes
+      const __m512 lv = _mm512_i32gather_ps(p[v], leaves_f, 4);
+      const __m512d lo = _mm512_cvtps_pd(_mm512_castps512_ps256(lv));
+      const __m512d hi = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(lv), 1)));
+      _mm512_storeu_pd(acc + 16 * v, _mm512_add_pd(_mm512_loadu_pd(acc + 16 * v), lo));
+      _mm512_storeu_pd(acc + 16 * v + 8, _mm512_add_pd(_mm512_loadu_pd(acc + 16 * v + 8), hi));
     } else {
       const __m512d lo = _mm512_i32gather_pd(_mm512_castsi512_si256(p[v]), leaves, 8);
       const __m512d hi = _mm512_i32gather_pd(_mm512_extracti64x4_epi64(p[v], 1), leaves, 8);
@@ -129,7 +135,7 @@ PYSCORE_AVX512 void TreeBlock(const int32_t* thr, const int32_t* slot, const Acc
 }
 
 template <typename Acc>
-using TreeBlockFn = void (*)(const int32_t*, const int32_t*, const Acc*, const int32_t*, Acc*);
+using TreeBlockFn = void (*)(const int32_t*, const int32_t*, const Acc*, const float*, const int32_t*, Acc*);
 
 template <int NV, typename Acc>
 TreeBlockFn<Acc> PickTreeBlock(int depth) {
@@ -198,7 +204,8 @@ constexpr int kRunsAtOnce = 4;
 
 template <typename Acc>
 PYSCORE_AVX512 void RunLeaves(const std::vector<int64_t>& runs, const int32_t* cbegin, const int32_t* lbegin,
-                              const int32_t* cthr, const int32_t* ckey, const Acc* leaves, int depth,
+                              const int32_t* cthr, const int32_t* ckey, const Acc* leaves, const float* leaves_f,
+                              int depth,
                               const int32_t* keys, Acc* leaf_out) {
   const __m512i one = _mm512_set1_epi32(1);
   const __m512i first_leaf = _mm512_set1_epi32((1 << depth) - 1);
@@ -227,6 +234,11 @@ PYSCORE_AVX512 void RunLeaves(const std::vector<int64_t>& runs, const int32_t* c
       const __m512i leaf = _mm512_add_epi32(_mm512_loadu_si512(lbegin + t), _mm512_sub_epi32(i[j], first_leaf));
       if constexpr (std::is_same_v<Acc, float>) {
         _mm512_storeu_ps(leaf_out + t, _mm512_i32gather_ps(leaf, leaves, 4));
+      } else if (leaves_f != nullptr) {  // float32 leaves widen exactly: one gather, half the bytes
+        const __m512 lv = _mm512_i32gather_ps(leaf, leaves_f, 4);
+        _mm512_storeu_pd(leaf_out + t, _mm512_cvtps_pd(_mm512_castps512_ps256(lv)));
+        _mm512_storeu_pd(leaf_out + t + 8,
+                         _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(lv), 1))));
       } else {
         _mm512_storeu_pd(leaf_out + t, _mm512_i32gather_pd(_mm512_castsi512_si256(leaf), leaves, 8));
         _mm512_storeu_pd(leaf_out + t + 8, _mm512_i32gather_pd(_mm512_extracti64x4_epi64(leaf, 1), leaves, 8));
@@ -251,6 +263,9 @@ void ForestAvx512::PredictMargin(const Forest& f, const float* X, int64_t n, int
     } else {
       leaves = f.cleaves_.data();
     }
+    // With float32 sums the leaves are float already; with float64 sums of
+    // leaves that are all float32 values (XGBoost), read those.
+    const float* leaves_f = !std::is_same_v<Acc, float> && f.leaves_f32_exact_ ? f.cleaves_f_.data() : nullptr;
     const TreeBlockFn<Acc> kernel = NV == 4   ? PickTreeBlock<4, Acc>(f.complete_depth_)
                                     : NV == 2 ? PickTreeBlock<2, Acc>(f.complete_depth_)
                                               : PickTreeBlock<1, Acc>(f.complete_depth_);
@@ -265,7 +280,8 @@ void ForestAvx512::PredictMargin(const Forest& f, const float* X, int64_t n, int
       for (const Forest::Tree& t : f.trees_) {
         Acc* a = acc.data() + t.output * B;
         if (t.cnode_begin >= 0) {
-          kernel(f.cthr_.data() + t.cnode_begin, f.ckey_.data() + t.cnode_begin, leaves + t.leaf_begin, keysT.data(), a);
+          kernel(f.cthr_.data() + t.cnode_begin, f.ckey_.data() + t.cnode_begin, leaves + t.leaf_begin,
+                 leaves_f == nullptr ? nullptr : leaves_f + t.leaf_begin, keysT.data(), a);
           continue;
         }
         for (int64_t r = 0; r < rows; ++r) a[r] += static_cast<Acc>(f.DeepTreeValue(t, keysT.data() + r, B));
@@ -308,6 +324,7 @@ void ForestAvx512::PredictRow(const Forest& f, const float* x, const int32_t* ke
       leaves = f.cleaves_.data();
     }
     RunLeaves<Acc>(f.runs16_, f.cbegin32_.data(), f.lbegin32_.data(), f.cthr_.data(), f.ckey_.data(), leaves,
+                   f.leaves_f32_exact_ ? f.cleaves_f_.data() : nullptr,
                    f.complete_depth_, keys, leaf);
     // Then every tree in order (the source library's summation order).
     Acc acc1 = static_cast<Acc>(f.base_score_[0]);

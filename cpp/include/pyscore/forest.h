@@ -192,6 +192,7 @@ class Forest {
   std::vector<CNode> cnodes_;
   std::vector<double> cleaves_;
   std::vector<float> cleaves_f_;   // the same leaves as float32, for float32_sum
+  bool leaves_f32_exact_ = false;  // every complete leaf is a float32 value (cleaves_f_ widens back exactly)
   std::vector<int64_t> quads_;     // first tree of each run of 4 equal-depth complete trees
   int32_t complete_depth_ = 0;     // depth of every complete tree's layout (0: none)
   std::vector<int32_t> key_feature_;  // per key slot: the feature it reads
