@@ -143,25 +143,44 @@ void LiteralMatcher::Match(const int64_t* offsets, int64_t n_rows, const uint8_t
     PYSCORE_ARG_CHECK(atom_base[a] >= 0 && atom_base[a] + n_rows <= n_buf,
                       "LiteralMatcher.Match: an atom's rows exceed the buffer");
   }
-  std::vector<int64_t> stamp(length_.size(), -1);
-  std::vector<uint8_t> seen(length_.size(), 0);
+  for (int64_t r = 0; r < n_rows; ++r) PYSCORE_ARG_CHECK(offsets[r] <= offsets[r + 1], "LiteralMatcher.Match: offsets decrease");
+  // Two rows at a time as two independent state chains: the table loads of one row no
+  // longer wait for the other's. Each chain has its own per-pattern dedup stamps.
+  std::vector<int64_t> stamp[2] = {std::vector<int64_t>(length_.size(), -1), std::vector<int64_t>(length_.size(), -1)};
+  std::vector<uint8_t> seen[2] = {std::vector<uint8_t>(length_.size(), 0), std::vector<uint8_t>(length_.size(), 0)};
   const int32_t K = n_classes_;
-  for (int64_t r = 0; r < n_rows; ++r) {
-    const int64_t lo = offsets[r], hi = offsets[r + 1];
-    PYSCORE_ARG_CHECK(lo <= hi, "LiteralMatcher.Match: offsets decrease");
-    const int64_t len = hi - lo;
-    int32_t s = 0;
-    for (int64_t i = lo; i < hi; ++i) {
-      s = delta_[static_cast<size_t>(s) * K + class_of_[data[i]]];
-      if (!has_output_[s]) continue;
-      for (int32_t t = s; t > 0; t = out_link_[t]) {
-        for (int32_t k = own_begin_[t]; k < own_begin_[t + 1]; ++k) {
-          Report(own_[k], i - lo + 1, len, r, &stamp, &seen, atom_base, buf);
-        }
-        if (out_link_[t] < 0) break;
+  auto step = [&](int32_t s, uint8_t byte) { return delta_[static_cast<size_t>(s) * K + class_of_[byte]]; };
+  auto emit = [&](int32_t s, int64_t end, int64_t len, int64_t row, int chain) {
+    for (int32_t t = s; t > 0; t = out_link_[t]) {
+      for (int32_t k = own_begin_[t]; k < own_begin_[t + 1]; ++k) {
+        Report(own_[k], end, len, row, &stamp[chain], &seen[chain], atom_base, buf);
       }
+      if (out_link_[t] < 0) break;
     }
+  };
+  auto rest = [&](int32_t s, const uint8_t* text, int64_t from, int64_t len, int64_t row, int chain) {
+    for (int64_t i = from; i < len; ++i) {
+      s = step(s, text[i]);
+      if (has_output_[s]) emit(s, i + 1, len, row, chain);
+    }
+  };
+  int64_t r = 0;
+  for (; r + 1 < n_rows; r += 2) {
+    const uint8_t* a = data + offsets[r];
+    const uint8_t* b = data + offsets[r + 1];
+    const int64_t a_len = offsets[r + 1] - offsets[r], b_len = offsets[r + 2] - offsets[r + 1];
+    const int64_t common = std::min(a_len, b_len);
+    int32_t sa = 0, sb = 0;
+    for (int64_t i = 0; i < common; ++i) {
+      sa = step(sa, a[i]);
+      sb = step(sb, b[i]);
+      if (has_output_[sa]) emit(sa, i + 1, a_len, r, 0);
+      if (has_output_[sb]) emit(sb, i + 1, b_len, r + 1, 1);
+    }
+    rest(sa, a, common, a_len, r, 0);
+    rest(sb, b, common, b_len, r + 1, 1);
   }
+  if (r < n_rows) rest(0, data + offsets[r], 0, offsets[r + 1] - offsets[r], r, 0);
 }
 
 const char* OpToString(Op op) {
