@@ -420,3 +420,28 @@ def test_forest_set_refuses_bad_maps():
         fset.predict_one(np.zeros(4, np.float32))
     with pytest.raises(ValueError, match=r"shape \(n, 6\)"):
         fset.predict(np.zeros((2, 4), np.float32))
+
+
+def test_row_calls_keep_their_forest_alive_and_check_arguments():
+    import gc
+
+    from pyscore.models.forest import ForestSet
+
+    rng = np.random.default_rng(9)
+    forest = CompiledForest(random_forest(rng, 20, 3, 1, 5, rng.normal(size=6)))
+    x = rng.normal(size=3).astype(np.float32)
+    want = forest.predict(x[None])[0, 0]
+    call = forest.predict_one
+    set_call = ForestSet([forest]).predict_one_into
+    del forest
+    gc.collect()
+    assert call(x) == want
+    out = np.empty(1)
+    set_call(x, out)
+    assert out[0] == want
+    with pytest.raises(TypeError, match="one argument"):
+        call(x, x)
+    with pytest.raises(TypeError, match="two arguments"):
+        set_call(x)
+    with pytest.raises(ValueError, match="3 features"):
+        set_call(np.zeros(2, np.float32), out)

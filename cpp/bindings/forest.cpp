@@ -259,6 +259,67 @@ void TopContributions(const Forest& f, const In<float>& X, int32_t output, int32
   f.TopContributions(x, n, output, k, m, fo, vo, bo);
 }
 
+// The shortest call from Python for one row: a builtin function (vectorcall,
+// METH_FASTCALL) bound to a capsule holding the C++ object, instead of
+// pybind11's general dispatcher. The capsule keeps the Python owner alive.
+constexpr const char* kCapsuleName = "pyscore.forest.row_call";
+
+template <typename T>
+const T& CapsuleTarget(PyObject* capsule) {
+  return *static_cast<const T*>(PyCapsule_GetPointer(capsule, kCapsuleName));
+}
+
+template <typename Fn>
+PyObject* Guarded(Fn&& fn) {
+  try {
+    return fn();
+  } catch (py::error_already_set& e) {
+    e.restore();
+  } catch (const std::invalid_argument& e) {
+    PyErr_SetString(PyExc_ValueError, e.what());
+  } catch (const std::exception& e) {
+    PyErr_SetString(PyExc_RuntimeError, e.what());
+  }
+  return nullptr;
+}
+
+PyObject* FastForestRow(PyObject* capsule, PyObject* const* args, Py_ssize_t nargs) {
+  if (nargs != 1) {
+    PyErr_SetString(PyExc_TypeError, "predict_one(row) takes exactly one argument");
+    return nullptr;
+  }
+  return Guarded([&] { return PredictOne(CapsuleTarget<Forest>(capsule), args[0]).release().ptr(); });
+}
+
+PyObject* FastSetRow(PyObject* capsule, PyObject* const* args, Py_ssize_t nargs) {
+  if (nargs != 2) {
+    PyErr_SetString(PyExc_TypeError, "predict_one_into(row, out) takes exactly two arguments");
+    return nullptr;
+  }
+  return Guarded([&] {
+    SetPredictOne(CapsuleTarget<PyForestSet>(capsule), args[0], args[1]);
+    Py_RETURN_NONE;
+  });
+}
+
+PyMethodDef kForestRowDef = {"predict_one", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(&FastForestRow)),
+                             METH_FASTCALL, "predict_one(row): one row's scores (float, or array of n_outputs)."};
+PyMethodDef kSetRowDef = {"predict_one_into", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(&FastSetRow)),
+                          METH_FASTCALL, "predict_one_into(row, out): every forest's scores of one row into out."};
+
+void ReleaseOwner(PyObject* capsule) { Py_XDECREF(static_cast<PyObject*>(PyCapsule_GetContext(capsule))); }
+
+// A builtin bound to `target`, which `owner` (a Python object) owns.
+py::object RowCall(PyMethodDef* def, const void* target, const py::object& owner) {
+  PyObject* capsule = PyCapsule_New(const_cast<void*>(target), kCapsuleName, &ReleaseOwner);
+  if (capsule == nullptr) throw py::error_already_set();
+  PyCapsule_SetContext(capsule, owner.inc_ref().ptr());
+  PyObject* fn = PyCFunction_New(def, capsule);
+  Py_DECREF(capsule);
+  if (fn == nullptr) throw py::error_already_set();
+  return py::reinterpret_steal<py::object>(fn);
+}
+
 }  // namespace
 
 void BindForest(py::module_& m) {
@@ -286,6 +347,9 @@ void BindForest(py::module_& m) {
            "One row: a float when the model has one output, else an array of n_outputs.")
       .def("predict_one_into", &PredictOneInto, py::arg("row"), py::arg("out"),
            "One row into out (float64, n_outputs values).")
+      .def(
+          "row_call", [](const py::object& self) { return RowCall(&kForestRowDef, &self.cast<const Forest&>(), self); },
+          "predict_one as a builtin function (the cheapest call per row); keeps the forest alive.")
       .def("contributions", &Contributions, py::arg("X"), py::arg("output"), py::arg("out").noconvert(),
            py::arg("method") = "saabas", "Fill out (n, n_features + 1) with per-feature contributions + bias.")
       .def("top_contributions", &TopContributions, py::arg("X"), py::arg("output"), py::arg("k"),
@@ -303,6 +367,10 @@ void BindForest(py::module_& m) {
       .def_property_readonly("output_offsets", [](const PyForestSet& s) { return s.set->OutputOffsets(); })
       .def("predict_one", &SetPredictOne, py::arg("row"), py::arg("out"),
            "Fill out (n_outputs,) with every forest's scores of one row.")
+      .def(
+          "row_call",
+          [](const py::object& self) { return RowCall(&kSetRowDef, &self.cast<const PyForestSet&>(), self); },
+          "predict_one as a builtin function (row, out) -> None; keeps the set alive.")
       .def("predict", &SetPredict, py::arg("X"), py::arg("out").noconvert(),
            "Fill out (n, n_outputs) with every forest's scores.");
 }

@@ -147,8 +147,8 @@ class CompiledForest:
             raise ValueError(f"forest {self.name!r}: need one threshold per output ({a.n_outputs})")
         if self.feature_names and len(self.feature_names) != a.n_features:
             raise ValueError(f"forest {self.name!r}: {len(self.feature_names)} feature names for {a.n_features} features")
-        # The shortest call from Python: the core's bound method itself.
-        self.predict_one = self._core.predict_one
+        # The shortest call from Python: a builtin (vectorcall) bound to the core forest.
+        self.predict_one = self._core.row_call()
 
     @property
     def n_features(self) -> int:
@@ -270,7 +270,7 @@ class ForestSet:
         self.offsets = np.asarray(self._core.output_offsets, dtype=np.int64)
         self.n_outputs = int(self.offsets[-1])
         # The shortest call from Python: (row float32 (n_inputs,), out float64 (n_outputs,)) -> None.
-        self.predict_one_into = self._core.predict_one
+        self.predict_one_into = self._core.row_call()
 
     @staticmethod
     def _column_map(forest: CompiledForest, columns: np.ndarray | Sequence[int] | None) -> np.ndarray | None:
