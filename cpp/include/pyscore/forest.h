@@ -21,8 +21,10 @@
 //    over a block of rows (batch) or over four trees (one row). Where the CPU
 //    has AVX-512 (checked at run time, forest_avx512.cpp), a batch walks 16
 //    rows per vector (the upper levels' nodes come from registers by permute,
-//    keys by gather) and one row walks 16 trees per vector; the portable
-//    scalar path gives identical results;
+//    keys by gather) and one row walks 16 trees per vector; with AVX2 only
+//    (forest_avx2.cpp) a batch walks 8 rows per vector. No -march flag: the
+//    kernels are compiled for their target per function, and the portable
+//    scalar path (any x86-64, aarch64) gives identical results;
 //  - deeper trees keep a pointer layout of 16-byte nodes, also on keys.
 // Margins accumulate in float64 (scikit-learn, LightGBM) or, when the source
 // does so (XGBoost), in float32, in tree order starting from the base score,
