@@ -10,6 +10,8 @@ synthetic matrix shaped like signals (counts, ratios, flags, 20% NaN).
 Batches alternate between the first and the last 10,000 rows; single-row
 calls rotate through 10,000 rows.
 
+Real rows: python -m pyscore signals ../shared/corpora/{spamassassin,nazario,linux_mips,enron}.tar.xz
+     --limit 14000 --out /tmp/rows.parquet   (then PYSCORE_BENCH_FEATURES=/tmp/rows.parquet)
 Run: cd bench && OMP_NUM_THREADS=1 ../.venv-dev/bin/pytest -o python_files='bench_*.py'
      --benchmark-enable --benchmark-only bench_forest.py
 The last test prints the ratios against the targets (batch >= 1.5x XGBoost
