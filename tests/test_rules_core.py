@@ -153,3 +153,29 @@ def test_utf8_validation_agrees_with_python():
         assert _core.utf8_valid(data, 2, len(data)) == want, raw
     with pytest.raises(ValueError, match="outside"):
         _core.utf8_valid(np.zeros(3, np.uint8), 2, 5)
+
+
+@pytest.mark.parametrize("n_values", [1, 2, 7])
+def test_literal_matcher_on_long_rows_split_in_two(n_values):
+    # Rows of 1 KB and more are scanned as two overlapping pieces: occurrences across the
+    # middle, at the ends and of whole rows must all be found once per row.
+    r = random.Random(n_values)
+    patterns = ["abcab", "ba", "b" * 40, "cabbage", "zz"]
+    targets = [(p, 4 * p + i, m) for p in range(len(patterns)) for i, m in enumerate((1, 2, 4, 8))]
+    matcher = _core.LiteralMatcher([p.encode() for p in patterns], False, np.array([t[0] for t in targets], np.int32),
+                                   np.array([t[1] for t in targets], np.int32), np.array([t[2] for t in targets], np.uint8))
+    values = []
+    for _ in range(n_values):
+        total, pattern, tail = r.choice([1024, 2001, 3000]), r.choice(patterns), r.choice(["", "zz", "cabbage"])
+        left = total // 2 - 1 - r.randint(0, len(pattern) - 2)  # the pattern spans the row's middle byte
+        right = total - left - len(pattern) - len(tail)
+        values.append("".join(r.choice("ac") for _ in range(left)) + pattern
+                      + "".join(r.choice("ac") for _ in range(right)) + tail)
+    values.append("b" * 40)
+    col = StringColumn.from_strings(values)
+    base = np.arange(len(targets) + 1, dtype=np.int64) * len(values)
+    buf = np.zeros(int(base[-1]), np.uint8)
+    matcher.match(col.offsets, col.data, base, buf)
+    for p, a, m in targets:
+        got = buf[base[a]:base[a + 1]].astype(bool).tolist()
+        assert got == [_expected(v, patterns[p], m, False) for v in values], (patterns[p], m)

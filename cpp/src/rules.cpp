@@ -144,43 +144,63 @@ void LiteralMatcher::Match(const int64_t* offsets, int64_t n_rows, const uint8_t
                       "LiteralMatcher.Match: an atom's rows exceed the buffer");
   }
   for (int64_t r = 0; r < n_rows; ++r) PYSCORE_ARG_CHECK(offsets[r] <= offsets[r + 1], "LiteralMatcher.Match: offsets decrease");
-  // Two rows at a time as two independent state chains: the table loads of one row no
-  // longer wait for the other's. Each chain has its own per-pattern dedup stamps.
+  // Two pieces of text at a time as two independent state chains: the table loads of one no
+  // longer wait for the other's. A long row is cut in two pieces that overlap by the longest
+  // pattern less one byte, so every occurrence lies wholly in one piece (one message's body
+  // gets both chains too). Each chain keeps its own per-pattern dedup stamps; a pattern found
+  // by both pieces of a row is reported twice, which sets the same bytes.
+  struct Piece {
+    int64_t row, lo, begin, end;  // scan data[begin, end) of the row that starts at lo
+  };
+  int64_t longest = 1;
+  for (int64_t n : length_) longest = std::max(longest, n);
+  std::vector<Piece> pieces;
+  pieces.reserve(static_cast<size_t>(n_rows) + 1);
+  for (int64_t r = 0; r < n_rows; ++r) {
+    const int64_t lo = offsets[r], hi = offsets[r + 1];
+    const int64_t mid = lo + (hi - lo) / 2;
+    if (hi - lo >= kSplitBytes && mid - (longest - 1) > lo) {
+      pieces.push_back({r, lo, lo, mid});
+      pieces.push_back({r, lo, mid - (longest - 1), hi});
+    } else {
+      pieces.push_back({r, lo, lo, hi});
+    }
+  }
   std::vector<int64_t> stamp[2] = {std::vector<int64_t>(length_.size(), -1), std::vector<int64_t>(length_.size(), -1)};
   std::vector<uint8_t> seen[2] = {std::vector<uint8_t>(length_.size(), 0), std::vector<uint8_t>(length_.size(), 0)};
   const int32_t K = n_classes_;
   auto step = [&](int32_t s, uint8_t byte) { return delta_[static_cast<size_t>(s) * K + class_of_[byte]]; };
-  auto emit = [&](int32_t s, int64_t end, int64_t len, int64_t row, int chain) {
+  auto emit = [&](int32_t s, int64_t i, const Piece& p, int chain) {
+    const int64_t end = i - p.lo + 1, len = offsets[p.row + 1] - p.lo;
     for (int32_t t = s; t > 0; t = out_link_[t]) {
       for (int32_t k = own_begin_[t]; k < own_begin_[t + 1]; ++k) {
-        Report(own_[k], end, len, row, &stamp[chain], &seen[chain], atom_base, buf);
+        Report(own_[k], end, len, p.row, &stamp[chain], &seen[chain], atom_base, buf);
       }
       if (out_link_[t] < 0) break;
     }
   };
-  auto rest = [&](int32_t s, const uint8_t* text, int64_t from, int64_t len, int64_t row, int chain) {
-    for (int64_t i = from; i < len; ++i) {
-      s = step(s, text[i]);
-      if (has_output_[s]) emit(s, i + 1, len, row, chain);
+  auto rest = [&](int32_t s, int64_t from, const Piece& p, int chain) {
+    for (int64_t i = from; i < p.end; ++i) {
+      s = step(s, data[i]);
+      if (has_output_[s]) emit(s, i, p, chain);
     }
   };
-  int64_t r = 0;
-  for (; r + 1 < n_rows; r += 2) {
-    const uint8_t* a = data + offsets[r];
-    const uint8_t* b = data + offsets[r + 1];
-    const int64_t a_len = offsets[r + 1] - offsets[r], b_len = offsets[r + 2] - offsets[r + 1];
-    const int64_t common = std::min(a_len, b_len);
+  size_t q = 0;
+  for (; q + 1 < pieces.size(); q += 2) {
+    const Piece& a = pieces[q];
+    const Piece& b = pieces[q + 1];
+    const int64_t common = std::min(a.end - a.begin, b.end - b.begin);
     int32_t sa = 0, sb = 0;
     for (int64_t i = 0; i < common; ++i) {
-      sa = step(sa, a[i]);
-      sb = step(sb, b[i]);
-      if (has_output_[sa]) emit(sa, i + 1, a_len, r, 0);
-      if (has_output_[sb]) emit(sb, i + 1, b_len, r + 1, 1);
+      sa = step(sa, data[a.begin + i]);
+      sb = step(sb, data[b.begin + i]);
+      if (has_output_[sa]) emit(sa, a.begin + i, a, 0);
+      if (has_output_[sb]) emit(sb, b.begin + i, b, 1);
     }
-    rest(sa, a, common, a_len, r, 0);
-    rest(sb, b, common, b_len, r + 1, 1);
+    rest(sa, a.begin + common, a, 0);
+    rest(sb, b.begin + common, b, 1);
   }
-  if (r < n_rows) rest(0, data + offsets[r], 0, offsets[r + 1] - offsets[r], r, 0);
+  if (q < pieces.size()) rest(0, pieces[q].begin, pieces[q], 0);
 }
 
 const char* OpToString(Op op) {

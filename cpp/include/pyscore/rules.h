@@ -30,6 +30,7 @@ class LiteralMatcher {
  private:
   void Report(int32_t pattern, int64_t end, int64_t len, int64_t row, std::vector<int64_t>* stamp,
               std::vector<uint8_t>* seen, const int64_t* atom_base, uint8_t* buf) const;
+  static constexpr int64_t kSplitBytes = 1024;  // rows at least this long are scanned as two pieces
   int32_t n_classes_ = 1;
   uint8_t class_of_[256] = {};
   std::vector<int32_t> delta_;        // n_states x n_classes
