@@ -156,6 +156,15 @@ def load_baseline(bundle: Bundle, workdir: str | Path | None = None):
     return store
 
 
+def model_set(models: Sequence[ModelDetectors], n_signals: int):
+    """One ForestSet over every model, each reading its columns of the registry's rows; None without models."""
+    from pyscore.models.forest import ForestSet
+
+    if not models:
+        return None
+    return ForestSet([m.forest for m in models], [m.columns for m in models], n_inputs=n_signals)
+
+
 def model_detector_offsets(models: Sequence[ModelDetectors], first: int) -> list[int]:
     """Column index of each model's first detector in the score matrix."""
     out, at = [], first

@@ -229,3 +229,17 @@ def test_history_models_run_only_where_the_tenant_has_an_organisation_context(en
     other_cols = [j for j in range(engine.rules.count, len(engine.detectors)) if j not in history_cols]
     assert np.isfinite(elsewhere.scores[:, other_cols]).all()
     assert not elsewhere.decisions.fired[:, history_cols].any()
+
+
+def test_all_forests_in_one_call_equal_each_model_alone(engine, bundle_path):
+    test = pipeline.load_split(bundle_path.parent / "data", "test", progress=lambda m: None)
+    scored = engine.score_messages(test.messages[:40], tenants=test.tenants[:40])
+    X = scored.features
+    alone = [m.predict(X) for m in engine.models]
+    together = engine._predict_models(X)
+    for a, b in zip(alone, together, strict=True):
+        np.testing.assert_array_equal(a, b)
+    for i in (0, 17):  # one row: the fast-call path
+        for a, b in zip([m.predict(X[i:i + 1]) for m in engine.models], engine._predict_models(X[i:i + 1]),
+                        strict=True):
+            np.testing.assert_array_equal(a, b)
