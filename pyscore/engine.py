@@ -78,7 +78,13 @@ class Engine:
 
     def __init__(self, bundle: Bundle, *, log: DecisionLogWriter | None = None,
                  baseline_dir: str | Path | None = None) -> None:
-        from pyscore.engine_parts import load_baseline, load_models, load_rules, model_set
+        from pyscore.engine_parts import (
+            load_baseline,
+            load_models,
+            load_rules,
+            model_detector_offsets,
+            model_set,
+        )
 
         self.bundle = bundle
         self.tenant_configs = _tenant_configs(bundle.tenants())
@@ -91,12 +97,10 @@ class Engine:
         self.signal_names = REGISTRY.names
         self._forest_set = model_set(self.models, len(self.signal_names))
         # score-matrix column of each model detector -> (model, its detector index)
-        self._model_columns = {}
-        column = self.rules.count
-        for model in self.models:
-            for k in range(len(model.outputs)):
-                self._model_columns[column + k] = (model, k)
-            column += len(model.outputs)
+        self._model_columns = {first + k: (model, k)
+                               for model, first in zip(self.models, model_detector_offsets(self.models, self.rules.count),
+                                                       strict=True)
+                               for k in range(len(model.outputs))}
         self._observe_lock = threading.Lock()
 
     @classmethod
