@@ -111,3 +111,15 @@ def test_threads_and_recipients():
     assert of(subject="Fwd: x")["subject_forward_prefix"] == 1
     assert of(subject="Regarding: x")["subject_reply_prefix"] == 0
     assert of()["recipients_missing"] == 1
+
+
+def test_reply_to_that_is_a_recipient_is_a_list_answering_to_itself():
+    to_list = Recipients(to=(mailbox("Dev-List@lists.project.org"),), cc=(mailbox("a@b.org"),))
+    listed = of(address="pat@univ.edu", reply_to=(mailbox("dev-list@lists.project.org"),), recipients=to_list)
+    assert listed["reply_to_is_recipient"] == 1  # addresses compare case-insensitively
+    cc_list = Recipients(to=(mailbox("x@y.org"),), cc=(mailbox("team@lists.project.org"),))
+    assert of(reply_to=(mailbox("team@lists.project.org"),), recipients=cc_list)["reply_to_is_recipient"] == 1
+    bec = of(address="ceo@acme-corp.co", reply_to=(mailbox("ceo.private@gmail.com"),),
+             recipients=Recipients(to=(mailbox("ap@acme.com"),)))
+    assert bec["reply_to_is_recipient"] == 0
+    assert math.isnan(of(recipients=to_list)["reply_to_is_recipient"])

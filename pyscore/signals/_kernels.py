@@ -1252,11 +1252,30 @@ def _starts_with_ci(data, a, b, word):
 
 
 @njit(cache=True)
+def _reply_to_is_recipient(rt_off, rt_em_off, rt_em_data, to_off, to_em_off, to_em_data, cc_off, cc_em_off,
+                           cc_em_data, m):
+    """1.0 when a Reply-To address is also a To / Cc address (a list answering to itself), NaN without Reply-To."""
+    if rt_off[m + 1] == rt_off[m]:
+        return NAN
+    for r in range(rt_off[m], rt_off[m + 1]):
+        ra, rb = rt_em_off[r], rt_em_off[r + 1]
+        if rb <= ra:
+            continue
+        for k in range(to_off[m], to_off[m + 1]):
+            if bytes_equal(to_em_data, to_em_off[k], to_em_off[k + 1], rt_em_data, ra, rb):
+                return 1.0
+        for k in range(cc_off[m], cc_off[m + 1]):
+            if bytes_equal(cc_em_data, cc_em_off[k], cc_em_off[k + 1], rt_em_data, ra, rb):
+                return 1.0
+    return 0.0
+
+
+@njit(cache=True)
 def header_kernel(sender_root_off, sender_root_data, sender_email_off, sender_email_data, disp_off, disp_data,
                   spf_off, spf_data, spf_pass, spf_dom_off, spf_dom_data,
                   dkim_off, dkim_data, dkim_pass, dkim_dom_off, dkim_dom_data,
                   dmarc_off, dmarc_data, dmarc_pass, dmarc_dom_off, dmarc_dom_data,
-                  rt_off, rt_root_off, rt_root_data, rp_root_off, rp_root_data, sh_off, sh_data,
+                  rt_off, rt_root_off, rt_root_data, rt_em_off, rt_em_data, rp_root_off, rp_root_data, sh_off, sh_data,
                   mid_off, mid_data, date, draw_off, draw_data, hop_off, hop_time,
                   mailer_off, mailer_data, m_class, m_table, m_out, m_link, m_next, m_len, m_label, n_mailer,
                   lid_off, lunsub_off, lpost_off, prec_off, prec_data,
@@ -1424,6 +1443,8 @@ def header_kernel(sender_root_off, sender_root_data, sender_email_off, sender_em
         out[m, c + 17] = self_sent
         out[m, c + 18] = defect_off[m + 1] - defect_off[m]
         out[m, c + 19] = 1.0 if eb <= ea else 0.0
+        out[m, c + 20] = _reply_to_is_recipient(rt_off, rt_em_off, rt_em_data, to_off, to_em_off, to_em_data,
+                                                cc_off, cc_em_off, cc_em_data, m)
 
 
 # ---------------------------------------------------------------- identity
@@ -1757,6 +1778,7 @@ STR_COLS = (
     "headers.message_id", "headers.date_raw", "headers.mailer", "headers.list.id", "headers.list.unsubscribe",
     "headers.list.post", "headers.list.precedence", "headers.fields[].name", "headers.fields[].value",
     "headers.in_reply_to", "recipients.to[].email.email", "recipients.cc[].email.email",
+    "headers.reply_to[].email.email",
 )
 (S_SUBJ, S_TEXT, S_HTEXT, S_HTML,
  S_L_URL, S_L_ORIG, S_L_SCHEME, S_L_DOM, S_L_ROOT, S_L_PUNY, S_L_PATH, S_L_QUERY, S_L_DISP, S_L_SRC,
@@ -1765,7 +1787,7 @@ STR_COLS = (
  S_SPF, S_SPF_DOM, S_DKIM, S_DKIM_DOM, S_DMARC, S_DMARC_DOM,
  S_RT_DOM, S_RT_ROOT, S_RP_DOM, S_RP_ROOT, S_SENDER_HDR,
  S_MSGID, S_DATE_RAW, S_MAILER, S_LIST_ID, S_LIST_UNSUB, S_LIST_POST, S_PREC, S_F_NAME, S_F_VALUE,
- S_IRT, S_TO_EMAIL, S_CC_EMAIL) = range(len(STR_COLS))
+ S_IRT, S_TO_EMAIL, S_CC_EMAIL, S_RT_EMAIL) = range(len(STR_COLS))
 
 NUM_COLS = (
     "attachments[].size", "attachments[].encrypted", "attachments[].archive_member_count",
@@ -1898,7 +1920,8 @@ def signals_kernel(text, off, s_start, s_idx, nums, n_start, n_idx, g_off, g_idx
                       sc(S_SPF), text, nc(N_SPF), sc(S_SPF_DOM), text,
                       sc(S_DKIM), text, nc(N_DKIM), sc(S_DKIM_DOM), text,
                       sc(S_DMARC), text, nc(N_DMARC), sc(S_DMARC_DOM), text,
-                      gr(G_RT), sc(S_RT_ROOT), text, sc(S_RP_ROOT), text, sc(S_SENDER_HDR), text,
+                      gr(G_RT), sc(S_RT_ROOT), text, sc(S_RT_EMAIL), text, sc(S_RP_ROOT), text,
+                      sc(S_SENDER_HDR), text,
                       sc(S_MSGID), text, nc(N_DATE), sc(S_DATE_RAW), text, gr(G_HOPS), nc(N_HOP_TIME),
                       sc(S_MAILER), text, u8p(U8_M_CLASS), m_table, i32p(m), i32p(m + 1), i32p(m + 2), i32p(m + 3),
                       i32p(m + 4), params[P_N_MAILER],

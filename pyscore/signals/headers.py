@@ -77,6 +77,8 @@ SIGNALS: tuple[Signal, ...] = (
     _s("sender_in_recipients", "bool", "The sender's address is also a recipient."),
     _s("defect_count", "count", "Parser defects (bad encodings, malformed structure)."),
     _s("from_address_missing", "bool", "No usable From address."),
+    _s("reply_to_is_recipient", "bool",
+       "A Reply-To address is also a To or Cc recipient: a list that answers to itself (NaN: no Reply-To)."),
 )
 
 

@@ -525,6 +525,9 @@ def header_row(m: Message) -> list[float]:
     row += [len(r.to), len(r.cc), len(r.bcc), float(not r.to and not r.cc)]
     row.append(float(bool(sender_email) and any(alower(x.email.email) == alower(sender_email) for x in (*r.to, *r.cc))))
     row += [len(m.defects), float(not sender_email)]
+    replies = [alower(x.email.email) for x in m.headers.reply_to]
+    rcpt_emails = {alower(x.email.email) for x in (*r.to, *r.cc)}
+    row.append(NAN if not replies else float(any(a and a in rcpt_emails for a in replies)))
     return row
 
 
