@@ -309,28 +309,10 @@ def ac_scan(buf, n, byte_class, table, out_pat, dict_link, next_out, pat_len, pa
     """Count every occurrence of every pattern in buf[:n] into counts[label]. With
     boundary, a match counts only where it begins a word (previous byte not [a-z0-9]).
     A negative table entry ~t marks a move to state t where some pattern ends."""
-    state = 0
+    state = np.int64(0)
     for i in range(n):
-        nxt = table[state, byte_class[buf[i]]]
-        if nxt >= 0:
-            state = nxt
-            continue
-        state = ~nxt
-        s = state if out_pat[state] >= 0 else dict_link[state]
-        while s > 0:
-            p = out_pat[s]
-            while p >= 0:
-                ok = True
-                if boundary:
-                    start = i - pat_len[p] + 1
-                    if start > 0:
-                        c = buf[start - 1]
-                        if (48 <= c <= 57) or (97 <= c <= 122):
-                            ok = False
-                if ok:
-                    counts[pat_label[p]] += 1
-                p = next_out[p]
-            s = dict_link[s]
+        state = _ac_byte(state, buf[i], 0, i, buf, byte_class, table, out_pat, dict_link, next_out, pat_len,
+                         pat_label, boundary, counts)
 
 
 HTML_SKIP = 255  # class of the bytes that normalize_html drops (ASCII whitespace)
@@ -351,24 +333,9 @@ def ac_scan_html(data, a, b, cap, byte_class, table, out_pat, dict_link, next_ou
     """ac_scan without boundaries over html's normal form (textnorm.normalize_html) of
     data[a:b], fused: byte_class is html_byte_class(...) (lower-cases ASCII, marks the
     whitespace to skip), first cap bytes."""
-    end = min(b, a + cap)
-    state = 0
-    for i in range(a, end):
-        cl = byte_class[data[i]]
-        if cl == HTML_SKIP:
-            continue
-        nxt = table[state, cl]
-        if nxt >= 0:
-            state = nxt
-            continue
-        state = ~nxt
-        s = state if out_pat[state] >= 0 else dict_link[state]
-        while s > 0:
-            p = out_pat[s]
-            while p >= 0:
-                counts[pat_label[p]] += 1
-                p = next_out[p]
-            s = dict_link[s]
+    state = np.int64(0)
+    for i in range(a, min(b, a + cap)):
+        state = _html_byte(state, byte_class[data[i]], a, i, table, out_pat, dict_link, next_out, pat_label, counts)
 
 
 # Two-stream scans. An automaton scan is a chain of dependent loads (state -> table ->
