@@ -359,7 +359,7 @@ _LIST_GETTERS = [(elements_of, _LIST_STR_COLUMNS[group], sum(k == "str" for _, k
                  for group, elements_of, specs in LIST_SPECS]
 
 
-def _encode_all(strings: list[str]) -> tuple[np.ndarray, np.ndarray]:
+def encode_strings(strings: list[str]) -> tuple[np.ndarray, np.ndarray]:
     """(text, offsets) of the strings, UTF-8 (lone surrogates replaced), in one buffer."""
     if all(map(str.isascii, strings)):  # about half of real messages: one encode, lengths in characters
         raw, sizes = "".join(strings).encode("ascii"), map(len, strings)
@@ -411,7 +411,7 @@ def pack_messages(messages: list[Message]) -> PackedBatch:
         num_counts += [len(flat)] * len(num_getters)
     group_offsets = np.zeros((len(_LIST_GETTERS), n + 1), dtype=OFFSET_DTYPE)
     np.cumsum(np.array(lengths, dtype=OFFSET_DTYPE).reshape(len(_LIST_GETTERS), n), axis=1, out=group_offsets[:, 1:])
-    text, offsets = _encode_all(strings)
+    text, offsets = encode_strings(strings)
     return PackedBatch(SPEC_LAYOUT, text, offsets, _starts(str_counts), np.array(numbers, dtype=NUMBER_DTYPE),
                        _starts(num_counts), group_offsets)
 

@@ -25,6 +25,7 @@ import pyarrow.compute as pc
 
 from pyscore import _core
 from pyscore.baseline.events import VERDICT_CODES, EventRows
+from pyscore.batch import encode_strings
 
 FNV_OFFSET = 14695981039346656037
 FNV_PRIME = 1099511628211
@@ -79,12 +80,10 @@ def _string_buffers(values) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _pylist_buffers(values: list) -> tuple[np.ndarray, np.ndarray]:
-    # Cheaper than a round trip through Arrow for the few strings of one message.
-    encoded = [v.encode("utf-8", "surrogatepass") if v else b"" for v in values]
-    offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
-    if encoded:
-        offsets[1:] = list(itertools.accumulate(map(len, encoded)))
-    return offsets, np.frombuffer(b"".join(encoded), dtype=np.uint8)
+    # Cheaper than a round trip through Arrow for the few strings of one message; the same
+    # UTF-8 as a MessageBatch's columns.
+    text, offsets = encode_strings([v or "" for v in values])
+    return offsets, text
 
 
 def hash_column(values, seeds: np.ndarray | int | None = None, *, rows: np.ndarray | None = None,
