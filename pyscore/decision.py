@@ -262,6 +262,15 @@ class CompiledPolicy:
             for block, values in ((False, t.allow_senders + t.allow_domains), (True, t.block_senders + t.block_domains)):
                 keys = np.array([list_key(v) for v in values], dtype=np.uint64)
                 self._core.add_list_keys(i, block, keys)
+        self._with_lists = {name for name, t in zip(self.tenant_names, tenants, strict=True)
+                            if t.allow_senders or t.allow_domains or t.block_senders or t.block_domains}
+        self._fallback = self.tenant_names[self.tenant_index.get("default", 0)] if self.tenant_names else None
+
+    def uses_lists(self, tenants: Sequence[str]) -> bool:
+        """Does any of these tenants' policies hold an allow or block list? (Without, the
+        messages' list keys cannot change a decision and need not be computed.)"""
+        return bool(self._with_lists) and any(
+            (t if t in self.tenant_index else self._fallback) in self._with_lists for t in set(tenants))
 
     def tenant_ids(self, tenants: Sequence[str]) -> np.ndarray:
         """Tenant names -> indices; an unknown tenant uses the "default" tenant's policy."""

@@ -79,11 +79,11 @@ class Engine:
     def __init__(self, bundle: Bundle, *, log: DecisionLogWriter | None = None,
                  baseline_dir: str | Path | None = None) -> None:
         from pyscore.engine_parts import (
+            ModelScorer,
             load_baseline,
             load_models,
             load_rules,
             model_detector_offsets,
-            model_set,
         )
 
         self.bundle = bundle
@@ -95,7 +95,7 @@ class Engine:
         self.policy = CompiledPolicy(Policy.load(bundle.policy_path), self.detectors)
         self.log = log
         self.signal_names = REGISTRY.names
-        self._forest_set = model_set(self.models, len(self.signal_names))
+        self._model_scorer = ModelScorer(self.models, len(self.signal_names))
         # score-matrix column of each model detector -> (model, its detector index)
         self._model_columns = {first + k: (model, k)
                                for model, first in zip(self.models, model_detector_offsets(self.models, self.rules.count),
@@ -152,31 +152,16 @@ class Engine:
                                  baseline=self.baseline)
         features = REGISTRY.compute(batch, context)
         rule_hits = self.rules.evaluate(batch, context, features)
-        model_scores = self._predict_models(features)
-        if any(m.reads_history for m in self.models):
-            no_context = ~self._has_context(tenants)
-            for m, s in zip(self.models, model_scores, strict=True):
-                if m.reads_history:
-                    s[no_context] = np.nan
-        scores = np.column_stack([rule_hits.astype(np.float64), *model_scores]) if self.detectors else \
-            np.zeros((len(batch), 0))
-        decisions = self.policy.decide(scores, list(tenants), _list_keys(batch), _dmarc_failed(batch))
+        model_scores = self._model_scorer.predict(features, self._has_context(tenants))
+        scores = np.concatenate((rule_hits.astype(np.float64), model_scores), axis=1)
+        list_keys = _list_keys(batch) if self.policy.uses_lists(tenants) else np.zeros((len(batch), 3), np.uint64)
+        decisions = self.policy.decide(scores, list(tenants), list_keys, _dmarc_failed(batch))
         contributions = self._contributions(features, decisions)
         return ScoredBatch(batch.ids, list(tenants), times_arr, features, scores, decisions, contributions)
 
-    def _predict_models(self, features: np.ndarray) -> list[np.ndarray]:
-        """Each model's detector probabilities, all forests in one core call (one row: the
-        fast-call path)."""
-        if not self.models:
-            return []
-        fset = self._forest_set
-        if len(features) == 1:
-            row = np.empty(fset.n_outputs, dtype=np.float64)
-            fset.predict_one_into(features[0], row)
-            scores = row[None, :]
-        else:
-            scores = fset.predict(features)
-        return [scores[:, fset.slice(i)][:, m.outputs] for i, m in enumerate(self.models)]
+    def _predict_models(self, features: np.ndarray) -> np.ndarray:
+        """float64 (messages x model detectors): every model on every row."""
+        return self._model_scorer.predict(features)
 
     def _has_context(self, tenants: Sequence[str]) -> np.ndarray:
         """Per message: does its tenant have an organisation context (own domains)?"""

@@ -156,13 +156,60 @@ def load_baseline(bundle: Bundle, workdir: str | Path | None = None):
     return store
 
 
-def model_set(models: Sequence[ModelDetectors], n_signals: int):
-    """One ForestSet over every model, each reading its columns of the registry's rows; None without models."""
-    from pyscore.models.forest import ForestSet
+class ModelScorer:
+    """Every model's detector probabilities for a batch, its forests in one core call.
 
-    if not models:
-        return None
-    return ForestSet([m.forest for m in models], [m.columns for m in models], n_inputs=n_signals)
+    Columns follow the models' detectors in order. A model that reads sender
+    history does not run for messages of tenants without an organisation
+    context (NaN there, see ``ModelDetectors.reads_history``); when no message
+    of a batch has one, its forests are not evaluated at all.
+    """
+
+    def __init__(self, models: Sequence[ModelDetectors], n_signals: int) -> None:
+        detector_models = [m for m in models for _ in m.outputs]
+        self.n_detectors = len(detector_models)
+        self.history_columns = np.array([j for j, m in enumerate(detector_models) if m.reads_history], dtype=np.int64)
+        self._all = _ForestRun(models, n_signals)
+        others = [m for m in models if not m.reads_history]
+        self._without_history = _ForestRun(others, n_signals) if others and self.history_columns.size else None
+        self._other_columns = np.array([j for j, m in enumerate(detector_models) if not m.reads_history],
+                                       dtype=np.int64)
+
+    def predict(self, features: np.ndarray, with_context: np.ndarray | None = None) -> np.ndarray:
+        """float64 (messages x detectors); ``with_context``: per message, does its tenant have an
+        organisation context (None: every model runs on every message)."""
+        if with_context is None or not self.history_columns.size:
+            return self._all.predict(features)
+        if with_context.any() or self._without_history is None:
+            scores = self._all.predict(features)
+            scores[np.ix_(~with_context, self.history_columns)] = np.nan
+            return scores
+        scores = np.full((len(features), self.n_detectors), np.nan)
+        scores[:, self._other_columns] = self._without_history.predict(features)
+        return scores
+
+
+class _ForestRun:
+    """One ForestSet over some models, each reading its columns of the registry's rows, and the
+    set's output of each of their detectors."""
+
+    def __init__(self, models: Sequence[ModelDetectors], n_signals: int) -> None:
+        from pyscore.models.forest import ForestSet
+
+        self.n_detectors = sum(len(m.outputs) for m in models)
+        self.forests = ForestSet([m.forest for m in models], [m.columns for m in models], n_inputs=n_signals) \
+            if models else None
+        self.outputs = np.array([self.forests.slice(i).start + k for i, m in enumerate(models) for k in m.outputs],
+                                dtype=np.int64)
+
+    def predict(self, features: np.ndarray) -> np.ndarray:
+        if self.forests is None:
+            return np.zeros((len(features), 0))
+        if len(features) == 1:  # the fast-call path
+            row = np.empty(self.forests.n_outputs, dtype=np.float64)
+            self.forests.predict_one_into(features[0], row)
+            return row[self.outputs][None, :]
+        return self.forests.predict(features)[:, self.outputs]
 
 
 def model_detector_offsets(models: Sequence[ModelDetectors], first: int) -> list[int]:

@@ -194,3 +194,14 @@ def test_core_agrees_with_reference_on_random_batches():
     assert [CATEGORIES[c] for c in got.category] == [w[0] for w in want]
     assert got.deciding.tolist() == [w[1] for w in want]
     assert all(ACTIONS[a] in ACTIONS for a in got.action)
+
+
+def test_uses_lists_names_tenants_whose_policy_holds_a_list():
+    doc = {"tenants": {"default": {}, "acme": {"block": {"domains": ["evil.example"]}},
+                       "beta": {"allow": {"senders": ["boss@partner.example"]}}}}
+    p = _policy(doc)
+    assert not p.uses_lists(["default"]) and not p.uses_lists(["unknown"])  # falls back to default
+    assert p.uses_lists(["acme"]) and p.uses_lists(["default", "beta"])
+    assert not _policy().uses_lists(["default"])
+    with_default_list = _policy({"tenants": {"default": {"allow": {"domains": ["partner.example"]}}}})
+    assert with_default_list.uses_lists(["unknown"])

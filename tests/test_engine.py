@@ -235,11 +235,24 @@ def test_all_forests_in_one_call_equal_each_model_alone(engine, bundle_path):
     test = pipeline.load_split(bundle_path.parent / "data", "test", progress=lambda m: None)
     scored = engine.score_messages(test.messages[:40], tenants=test.tenants[:40])
     X = scored.features
-    alone = [m.predict(X) for m in engine.models]
-    together = engine._predict_models(X)
-    for a, b in zip(alone, together, strict=True):
-        np.testing.assert_array_equal(a, b)
+    alone = np.concatenate([m.predict(X) for m in engine.models], axis=1)
+    np.testing.assert_array_equal(alone, engine._predict_models(X))
     for i in (0, 17):  # one row: the fast-call path
-        for a, b in zip([m.predict(X[i:i + 1]) for m in engine.models], engine._predict_models(X[i:i + 1]),
-                        strict=True):
-            np.testing.assert_array_equal(a, b)
+        alone = np.concatenate([m.predict(X[i:i + 1]) for m in engine.models], axis=1)
+        np.testing.assert_array_equal(alone, engine._predict_models(X[i:i + 1]))
+
+
+def test_history_models_skipped_without_context_score_the_rest_unchanged(engine, bundle_path):
+    test = pipeline.load_split(bundle_path.parent / "data", "test", progress=lambda m: None)
+    X = engine.score_messages(test.messages[:30], tenants=test.tenants[:30]).features
+    scorer = engine._model_scorer
+    assert scorer.history_columns.size  # the fixture bundle has an identity model
+    every = scorer.predict(X)
+    for rows in (X, X[:1]):  # a batch and the one-row path
+        without = scorer.predict(rows, np.zeros(len(rows), dtype=bool))
+        assert np.isnan(without[:, scorer.history_columns]).all()
+        others = np.setdiff1d(np.arange(scorer.n_detectors), scorer.history_columns)
+        np.testing.assert_array_equal(without[:, others], every[: len(rows), others])
+    mixed = scorer.predict(X, np.arange(len(X)) % 2 == 0)
+    np.testing.assert_array_equal(mixed[::2], every[::2])
+    assert np.isnan(mixed[1::2, scorer.history_columns]).all()
