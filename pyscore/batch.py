@@ -361,18 +361,15 @@ _LIST_GETTERS = [(elements_of, _LIST_STR_COLUMNS[group], sum(k == "str" for _, k
 
 def encode_strings(strings: list[str]) -> tuple[np.ndarray, np.ndarray]:
     """(text, offsets) of the strings, UTF-8 (lone surrogates replaced), in one buffer."""
-    if all(map(str.isascii, strings)):  # about half of real messages: one encode, lengths in characters
-        raw, sizes = "".join(strings).encode("ascii"), map(len, strings)
-    else:
-        try:
-            encoded = list(map(str.encode, strings))  # a C loop; strict UTF-8 fails only on lone surrogates
-        except UnicodeEncodeError:
-            encoded = [s.encode("utf-8", "replace") for s in strings]
-        raw, sizes = b"".join(encoded), map(len, encoded)
+    try:
+        encoded = list(map(str.encode, strings))  # a C loop; strict UTF-8 fails only on lone surrogates
+    except UnicodeEncodeError:
+        encoded = [s.encode("utf-8", "replace") for s in strings]
     # accumulate + fromiter: np.cumsum on a Python list costs more than the data for small batches.
-    offsets = np.fromiter(accumulate(sizes, initial=0), dtype=OFFSET_DTYPE, count=len(strings) + 1)
-    # a writable buffer: Numba compiles read-only arrays as another signature
-    return np.frombuffer(bytearray(raw), dtype=np.uint8), offsets
+    offsets = np.fromiter(accumulate(map(len, encoded), initial=0), dtype=OFFSET_DTYPE, count=len(strings) + 1)
+    # bytearray.join: one copy into a writable buffer (Numba compiles read-only arrays as
+    # another signature)
+    return np.frombuffer(bytearray().join(encoded), dtype=np.uint8), offsets
 
 
 def _starts(counts: list[int]) -> np.ndarray:
