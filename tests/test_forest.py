@@ -344,6 +344,23 @@ def test_simd_and_scalar_kernels_identical(simd_levels, n_outputs, max_depth, fl
     np.testing.assert_allclose(results[0][3], results[0][1], rtol=0, atol=1e-12)
 
 
+@pytest.mark.parametrize("n_features, n_thresholds", [(3, 60), (200, 8)])
+def test_one_row_kernels_on_many_thresholds_and_many_key_slots(simd_levels, n_features, n_thresholds):
+    # The one-row AVX-512 kernel compares ranks among a key slot's distinct thresholds:
+    # 60 thresholds over 3 features fill several vectors per slot; 200 features give more
+    # than 256 key slots (both NaN directions), where it is not used. Same rows as batches.
+    from pyscore.models.forest import set_simd_level
+
+    rng = np.random.default_rng(n_features)
+    thresholds = np.r_[rng.normal(size=n_thresholds), 0.0, np.inf]
+    forest = CompiledForest(random_forest(rng, 48, n_features, 1, 6, thresholds))
+    X = threshold_rows(rng, thresholds, 120, n_features)
+    want = forest.predict(X)
+    for level in simd_levels:
+        set_simd_level(level)
+        np.testing.assert_array_equal([forest.predict_one(r) for r in X], want[:, 0])
+
+
 def test_unused_features_cost_nothing_and_change_nothing():
     # A forest reading 2 of 50 features: wide rows, the same scores as the narrow reference.
     rng = np.random.default_rng(3)

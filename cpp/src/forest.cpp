@@ -341,6 +341,7 @@ Forest::Forest(const ForestSpec& s)
       t = j + 1;
     }
   }
+  BuildRankLayout();
   // Runs of four consecutive complete trees of equal depth (single-row path).
   for (size_t t = 0; t + 4 <= trees_.size();) {
     bool same = true;
@@ -351,6 +352,49 @@ Forest::Forest(const ForestSpec& s)
     } else {
       ++t;
     }
+  }
+}
+
+void Forest::BuildRankLayout() {
+  const int64_t U = NKeys();
+  if (complete_depth_ < 1 || U < 1 || U > 256) return;
+  std::vector<std::vector<int32_t>> thresholds(U);
+  for (const CNode& nd : cnodes_) thresholds[nd.key_index].push_back(nd.key_threshold);
+  slot_thr_begin_.push_back(0);
+  for (std::vector<int32_t>& t : thresholds) {
+    std::sort(t.begin(), t.end());
+    t.erase(std::unique(t.begin(), t.end()), t.end());
+    if (t.size() >= (size_t{1} << 24)) {  // ranks must fit 24 bits
+      slot_thr_.clear();
+      slot_thr_begin_.clear();
+      return;
+    }
+    slot_thr_.insert(slot_thr_.end(), t.begin(), t.end());
+    slot_thr_.resize((slot_thr_.size() + 15) / 16 * 16, std::numeric_limits<int32_t>::max());
+    slot_thr_begin_.push_back(static_cast<int32_t>(slot_thr_.size()));
+  }
+  const int64_t words = int64_t{1} << complete_depth_;
+  if (NCompleteTrees() * words >= (int64_t{1} << 30)) {  // gather offsets are int32
+    slot_thr_.clear();
+    slot_thr_begin_.clear();
+    return;
+  }
+  rnodes_.assign(NCompleteTrees() * words + 15, 0u);
+  uint32_t* out = const_cast<uint32_t*>(RankNodes());
+  int64_t k = 0;
+  for (const Tree& tree : trees_) {
+    if (tree.cnode_begin < 0) {
+      rbegin32_.push_back(-1);
+      continue;
+    }
+    rbegin32_.push_back(static_cast<int32_t>(k * words));
+    for (int64_t i = 0; i + 1 < words; ++i) {
+      const CNode& nd = cnodes_[tree.cnode_begin + i];
+      const std::vector<int32_t>& t = thresholds[nd.key_index];
+      const auto rank = static_cast<uint32_t>(std::lower_bound(t.begin(), t.end(), nd.key_threshold) - t.begin());
+      out[k * words + i] = rank << 8 | nd.key_index;
+    }
+    ++k;
   }
 }
 
@@ -533,7 +577,7 @@ void Forest::PredictMapped(const float* X, int64_t n, int64_t x_stride, const in
 }
 
 void Forest::PredictRowMapped(const float* x, const int32_t* key_feature, double* out) const {
-  if (SimdLevel() == 2 && ForestAvx512::Usable(*this)) {
+  if (SimdLevel() == 2 && ForestAvx512::Usable(*this) && !rnodes_.empty()) {
     ForestAvx512::PredictRow(*this, x, key_feature, out);
   } else if (float32_sum_) {
     PredictRowImpl<float>(x, key_feature, out);

@@ -10,8 +10,9 @@
 //    vector, all vectors level by level (independent gathers overlap); a
 //    level's nodes come from registers by permute up to 32 nodes (levels
 //    0-5), by gather below; each step gathers the rows' keys.
-//  - One row: 16 consecutive complete trees per vector, nodes and keys by
-//    gather; the 16 leaves are then added one by one in tree order.
+//  - One row: 16 consecutive complete trees per vector on the rank layout
+//    (Forest::BuildRankLayout): node words and slot ranks by gather; the 16
+//    leaves are then added one by one in tree order.
 #include <algorithm>
 #include <cstring>
 #include <stdexcept>
@@ -197,34 +198,50 @@ bool ForestAvx512::Usable(const Forest& f) {
 
 namespace {
 
-// Leaves of the runs of 16 consecutive complete trees for one row: lanes are
-// trees; nodes, keys and leaves by gather, up to kRunsAtOnce runs level by
-// level so that their gathers overlap. leaf_out[t] for every tree t of a run.
+// Per key slot: how many of its distinct key thresholds lie below the row's
+// key (the rank the rank layout compares, see Forest::BuildRankLayout).
+PYSCORE_AVX512 void RowRanks(const int32_t* keys, const int32_t* slot_thr, const int32_t* slot_begin, int64_t U,
+                             int32_t* ranks) {
+  for (int64_t u = 0; u < U; ++u) {
+    const __m512i k = _mm512_set1_epi32(keys[u]);
+    int32_t below = 0;
+    for (int32_t b = slot_begin[u]; b < slot_begin[u + 1]; b += 16) {
+      below += _mm_popcnt_u32(_mm512_cmplt_epi32_mask(_mm512_loadu_si512(slot_thr + b), k));
+    }
+    ranks[u] = below;
+  }
+}
+
+// Leaves of the runs of 16 consecutive complete trees for one row, on the
+// rank layout: lanes are trees; a node word by gather, the rank of its slot
+// by gather from `ranks` (in L1), leaves by gather; up to kRunsAtOnce runs
+// level by level so that their gathers overlap. leaf_out[t] for every tree t
+// of a run.
 constexpr int kRunsAtOnce = 4;
 
 template <typename Acc>
-PYSCORE_AVX512 void RunLeaves(const std::vector<int64_t>& runs, const int32_t* cbegin, const int32_t* lbegin,
-                              const int32_t* cthr, const int32_t* ckey, const Acc* leaves, const float* leaves_f,
-                              int depth,
-                              const int32_t* keys, Acc* leaf_out) {
+PYSCORE_AVX512 void RunLeaves(const std::vector<int64_t>& runs, const int32_t* rbegin, const int32_t* lbegin,
+                              const uint32_t* rnodes, const Acc* leaves, const float* leaves_f, int depth,
+                              const int32_t* ranks, Acc* leaf_out) {
   const __m512i one = _mm512_set1_epi32(1);
+  const __m512i slot_mask = _mm512_set1_epi32(0xff);
   const __m512i first_leaf = _mm512_set1_epi32((1 << depth) - 1);
+  const auto* words = reinterpret_cast<const int32_t*>(rnodes);
   const size_t n_runs = runs.size();
   for (size_t r0 = 0; r0 < n_runs; r0 += kRunsAtOnce) {
     const int m = static_cast<int>(std::min<size_t>(kRunsAtOnce, n_runs - r0));
     __m512i base[kRunsAtOnce], i[kRunsAtOnce];
     for (int j = 0; j < kRunsAtOnce; ++j) {
-      base[j] = j < m ? _mm512_loadu_si512(cbegin + runs[r0 + j]) : _mm512_setzero_si512();
+      base[j] = j < m ? _mm512_loadu_si512(rbegin + runs[r0 + j]) : _mm512_setzero_si512();
       i[j] = _mm512_setzero_si512();
     }
     for (int l = 0; l < depth; ++l) {
 #pragma GCC unroll 4
       for (int j = 0; j < kRunsAtOnce; ++j) {
         if (j >= m) break;
-        const __m512i g = _mm512_add_epi32(base[j], i[j]);
-        const __m512i thr = _mm512_i32gather_epi32(g, cthr, 4);
-        const __m512i k = _mm512_i32gather_epi32(_mm512_i32gather_epi32(g, ckey, 4), keys, 4);
-        const __mmask16 right = _mm512_cmpgt_epi32_mask(k, thr);
+        const __m512i node = _mm512_i32gather_epi32(_mm512_add_epi32(base[j], i[j]), words, 4);
+        const __m512i rank = _mm512_i32gather_epi32(_mm512_and_si512(node, slot_mask), ranks, 4);
+        const __mmask16 right = _mm512_cmpgt_epi32_mask(rank, _mm512_srli_epi32(node, 8));
         i[j] = _mm512_add_epi32(_mm512_add_epi32(i[j], i[j]), one);
         i[j] = _mm512_mask_add_epi32(i[j], right, i[j], one);
       }
@@ -308,6 +325,8 @@ void ForestAvx512::PredictRow(const Forest& f, const float* x, const int32_t* ke
     keys = heap_keys.data();
   }
   RowKeys16(x, key_feature, f.key_nan_.data(), U, keys);
+  int32_t ranks[256];  // the rank layout exists only for forests of up to 256 key slots
+  RowRanks(keys, f.slot_thr_.data(), f.slot_thr_begin_.data(), U, ranks);
   auto run = [&](auto zero) {
     using Acc = decltype(zero);
     Acc stack_leaves[1024];
@@ -323,9 +342,8 @@ void ForestAvx512::PredictRow(const Forest& f, const float* x, const int32_t* ke
     } else {
       leaves = f.cleaves_.data();
     }
-    RunLeaves<Acc>(f.runs16_, f.cbegin32_.data(), f.lbegin32_.data(), f.cthr_.data(), f.ckey_.data(), leaves,
-                   f.leaves_f32_exact_ ? f.cleaves_f_.data() : nullptr,
-                   f.complete_depth_, keys, leaf);
+    RunLeaves<Acc>(f.runs16_, f.rbegin32_.data(), f.lbegin32_.data(), f.RankNodes(), leaves,
+                   f.leaves_f32_exact_ ? f.cleaves_f_.data() : nullptr, f.complete_depth_, ranks, leaf);
     // Then every tree in order (the source library's summation order).
     Acc acc1 = static_cast<Acc>(f.base_score_[0]);
     std::vector<Acc> accK;

@@ -206,6 +206,23 @@ class Forest {
   std::vector<int64_t> runs16_;  // first tree of each run of 16 consecutive complete trees
   std::vector<int32_t> cbegin32_;  // per tree: cnode_begin (-1: not complete), for gathers
   std::vector<int32_t> lbegin32_;  // per tree: leaf_begin
+  // Rank layout of the complete trees, for the one-row AVX-512 kernel: a
+  // node is one word, (rank << 8) | key slot, where rank is the index of its
+  // key threshold among the slot's distinct thresholds (ascending). A row
+  // goes right iff more of the slot's thresholds lie below its key than the
+  // rank: the same test as key > threshold, on half the bytes of cthr_ and
+  // ckey_ and with one gather less per level. Each complete tree takes 2^D
+  // words from RankNodes(), which starts on a 64-byte line. Empty when the
+  // forest has more than 256 key slots (the kernel then is not used).
+  void BuildRankLayout();
+  const uint32_t* RankNodes() const {
+    const uint32_t* p = rnodes_.data();
+    return p + ((64 - (reinterpret_cast<uintptr_t>(p) & 63)) & 63) / 4;
+  }
+  std::vector<uint32_t> rnodes_;       // over-allocated by 15 words for the alignment
+  std::vector<int32_t> rbegin32_;      // per tree: its first word in RankNodes() (-1: not complete)
+  std::vector<int32_t> slot_thr_;      // per slot: distinct key thresholds, padded to 16 with INT32_MAX
+  std::vector<int32_t> slot_thr_begin_;  // NKeys() + 1 offsets into slot_thr_ (multiples of 16)
 };
 
 // The AVX-512 kernels (forest_avx512.cpp; compiled for that target only
