@@ -183,3 +183,29 @@ def test_two_stream_scans_count_what_one_stream_counts():
             assert one.tolist() == two.tolist()
             found[1] += one.sum()
     assert found.min() > 100
+
+
+def _number_texts(n: int = 400, seed: int = 5) -> list[bytes]:
+    """Normalised-looking texts dense in digits, separators and currency markers."""
+    import random
+
+    r = random.Random(seed)
+    pieces = ["1", "23", "4567", "555-0100", "(555) 010-0199", " ", "  ", ".", "-", "(", ")", "$", "£", "¥", "€",
+              "₹", "usd", "eur", "gbp", "brl", "btc", "usda", "xusd", "eu", "b", "u", "e", "g", "word", "é", "\u00c2"]
+    return [" ".join("".join(r.choice(pieces) for _ in range(r.randint(1, 4)))
+                     for _ in range(r.randint(0, 40))).encode() for _ in range(n)]
+
+
+def test_phone_and_money_pass_counts_what_the_reference_counts():
+    import numpy as np
+
+    from pyscore.signals import _kernels as k
+    from pyscore.signals import reference
+
+    totals = np.zeros(2, np.int64)
+    for text in _number_texts():
+        buf = np.frombuffer(text + b"\0" * 8, dtype=np.uint8).copy()
+        phones, money = k.count_phones_money(buf, len(text))
+        assert (phones, money) == (reference.count_phones(text), reference.count_money(text)), text
+        totals += (phones, money)
+    assert totals.min() > 100  # the texts do hold both

@@ -194,62 +194,76 @@ S_CP, S_ALPHA, S_UPPER, S_NONASCII, S_ZW, S_INVIS, S_BIDI, S_DIGIT, S_EXCL, S_WO
 N_STATS = 11
 
 
+# ASCII byte classes of normalize_into's fast path (ascii_tables).
+A_SPACE, A_ALPHA, A_UPPER, A_DIGIT, A_EXCL, A_WORD = 1, 2, 4, 8, 16, 32
+
+
 @njit(cache=True)
-def normalize_into(data, a, b, cap, fold, flags, buf, stats):
+def ascii_tables(fold, flags):
+    """(class bits A_*, output byte: fold, or a space for whitespace) of the 128 ASCII bytes."""
+    cls = np.zeros(128, dtype=np.uint8)
+    outb = np.zeros(128, dtype=np.uint8)
+    for c in range(128):
+        t = 0
+        if flags[c] & F_SPACE:
+            t = A_SPACE
+        elif (65 <= c <= 90) or (97 <= c <= 122):
+            t = A_ALPHA | A_WORD
+            if c <= 90:
+                t |= A_UPPER
+        elif 48 <= c <= 57:
+            t = A_DIGIT | A_WORD
+        elif c == 33:
+            t = A_EXCL
+        cls[c] = t
+        outb[c] = 32 if t & A_SPACE else fold[c]
+    return cls, outb
+
+
+@njit(cache=True)
+def normalize_into(data, a, b, cap, fold, flags, acls, aout, buf, stats):
     """Write the normal form of data[a:b] (textnorm.normalize_text) into buf, return
-    its length; add character and word statistics of the raw text into stats."""
+    its length; add character and word statistics of the raw text into stats.
+    acls, aout: ascii_tables(fold, flags). buf: 2 * cap + 16 bytes (folding may lengthen a
+    character; the ASCII loop stores a space before knowing whether it keeps it)."""
     end = min(b, a + cap)
     n = 0
-    last_space = True
-    in_word = False
-    word_ascii = False
-    word_conf = False
+    # word state as 0/1 integers: the ASCII loop updates it without branches, since
+    # branches on letter / space / punctuation mispredict at every word boundary
+    last_space = 1
+    in_word = 0
+    word_ascii = 0
+    word_conf = 0
     # local counters: stores to stats inside the loop would alias buf and stay in memory
     n_cp = n_alpha = n_upper = n_nonascii = n_zw = n_invis = n_bidi = n_digit = n_excl = 0
     n_words = n_mixed = 0
     i = a
     while i < end:
-        b0 = data[i]
-        if b0 < 0x80:  # ASCII fast path
+        while i < end:  # ASCII run
+            b0 = data[i]
+            if b0 >= 0x80:
+                break
             i += 1
+            t = np.int64(acls[b0])
+            sp = t & A_SPACE
+            w = (t >> 5) & 1
+            alpha = (t >> 1) & 1
+            n_alpha += alpha
+            n_upper += (t >> 2) & 1
+            n_digit += (t >> 3) & 1
+            n_excl += (t >> 4) & 1
+            start = w & (1 - in_word)
+            n_words += start
+            n_mixed += (1 - w) & in_word & word_ascii & word_conf
+            word_ascii = (word_ascii & (1 - start)) | alpha
+            word_conf = word_conf & (1 - start)
+            in_word = w
+            buf[n] = aout[b0]
+            n += 1 - (sp & last_space)
+            last_space = sp
             n_cp += 1
-            fl = flags[b0]
-            if fl & F_SPACE:
-                if in_word and word_ascii and word_conf:
-                    n_mixed += 1
-                in_word = False
-                if not last_space:
-                    buf[n] = 32
-                    n += 1
-                    last_space = True
-                continue
-            if (65 <= b0 <= 90) or (97 <= b0 <= 122):
-                n_alpha += 1
-                if b0 <= 90:
-                    n_upper += 1
-                if not in_word:
-                    in_word = True
-                    word_ascii = False
-                    word_conf = False
-                    n_words += 1
-                word_ascii = True
-            elif 48 <= b0 <= 57:
-                n_digit += 1
-                if not in_word:
-                    in_word = True
-                    word_ascii = False
-                    word_conf = False
-                    n_words += 1
-            else:
-                if b0 == 33:
-                    n_excl += 1
-                if in_word and word_ascii and word_conf:
-                    n_mixed += 1
-                in_word = False
-            buf[n] = fold[b0]
-            n += 1
-            last_space = False
-            continue
+        if i >= end:
+            break
         cp, i = decode(data, i, end)
         if cp < 0:
             break
@@ -269,27 +283,25 @@ def normalize_into(data, a, b, cap, fold, flags, buf, stats):
             if fl & F_UPPER:
                 n_upper += 1
             if not in_word:
-                in_word = True
-                word_ascii = False
-                word_conf = False
+                in_word = 1
+                word_ascii = 0
+                word_conf = 0
                 n_words += 1
             if fl & F_CONFUSABLE:
-                word_conf = True
+                word_conf = 1
         else:
-            if in_word and word_ascii and word_conf:
-                n_mixed += 1
-            in_word = False
+            n_mixed += in_word & word_ascii & word_conf
+            in_word = 0
         if fl & F_SPACE:
             if not last_space:
                 buf[n] = 32
                 n += 1
-                last_space = True
+                last_space = 1
             continue
         f = np.int64(fold[cp]) if cp < 0x10000 else cp
         n = emit_utf8(f, buf, n)
-        last_space = False
-    if in_word and word_ascii and word_conf:
-        n_mixed += 1
+        last_space = 0
+    n_mixed += in_word & word_ascii & word_conf
     stats[S_CP] += n_cp
     stats[S_ALPHA] += n_alpha
     stats[S_UPPER] += n_upper
@@ -468,93 +480,97 @@ def ac_any(data, a, b, byte_class, table, out_pat, dict_link, next_out, pat_labe
     return state
 
 
-@njit(cache=True)
-def count_phones(buf, n):
-    """Phone numbers in normalized text: [+(]?digit([ .-()]{0,2}digit)* holding 10-15 digits."""
-    count = 0
-    i = 0
-    while i < n:
-        c = buf[i]
-        if c < 48 or c > 57:
-            i += 1
-            continue
-        digits = 1
-        j = i
-        while True:
-            k = j + 1
-            seps = 0
-            while k < n and seps < 2 and (buf[k] == 32 or buf[k] == 46 or buf[k] == 45 or buf[k] == 40 or buf[k] == 41):
-                k += 1
-                seps += 1
-            if k < n and is_digit(buf[k]):
-                digits += 1
-                j = k
-            else:
-                break
-        if 10 <= digits <= 15:
-            count += 1
-        i = j + 1
-    return count
+@njit(cache=True, inline="always")
+def _is_phone_sep(c):
+    return c == 32 or c == 46 or c == 45 or c == 40 or c == 41  # space . - ( )
 
 
 @njit(cache=True)
-def _currency_at(buf, n, i):
-    """Length of a currency marker starting at i (0 when none)."""
+def _money_marker(buf, n, i):
+    """Length of a currency marker starting at i (0 when none): $ £ ¥ € ₹, or usd eur gbp
+    brl btc as a whole word."""
     c = buf[i]
     if c == 36:  # $
         return 1
-    if c == 0xC2 and i + 1 < n and (buf[i + 1] == 0xA3 or buf[i + 1] == 0xA5):  # £ ¥
-        return 2
-    if c == 0xE2 and i + 2 < n and buf[i + 1] == 0x82 and (buf[i + 2] == 0xAC or buf[i + 2] == 0xB9):  # € ₹
+    if c == 0xC2:
+        return 2 if i + 1 < n and (buf[i + 1] == 0xA3 or buf[i + 1] == 0xA5) else 0  # £ ¥
+    if c == 0xE2:
+        return 3 if i + 2 < n and buf[i + 1] == 0x82 and (buf[i + 2] == 0xAC or buf[i + 2] == 0xB9) else 0  # € ₹
+    if i + 3 > n or (i > 0 and ((48 <= buf[i - 1] <= 57) or (97 <= buf[i - 1] <= 122))):
+        return 0
+    if i + 3 < n and ((48 <= buf[i + 3] <= 57) or (97 <= buf[i + 3] <= 122)):
+        return 0
+    a1, a2 = buf[i + 1], buf[i + 2]
+    if (c == 117 and a1 == 115 and a2 == 100) or (c == 101 and a1 == 117 and a2 == 114) or \
+       (c == 103 and a1 == 98 and a2 == 112) or (c == 98 and a1 == 114 and a2 == 108) or \
+       (c == 98 and a1 == 116 and a2 == 99):  # usd eur gbp brl btc
         return 3
-    if i + 3 <= n and (i == 0 or not ((48 <= buf[i - 1] <= 57) or (97 <= buf[i - 1] <= 122))):
-        if i + 3 < n and ((48 <= buf[i + 3] <= 57) or (97 <= buf[i + 3] <= 122)):
-            return 0
-        a0, a1, a2 = buf[i], buf[i + 1], buf[i + 2]
-        if (a0 == 117 and a1 == 115 and a2 == 100) or (a0 == 101 and a1 == 117 and a2 == 114) or \
-           (a0 == 103 and a1 == 98 and a2 == 112) or (a0 == 98 and a1 == 114 and a2 == 108) or \
-           (a0 == 98 and a1 == 116 and a2 == 99):  # usd eur gbp brl btc
-            return 3
     return 0
 
 
-MONEY_START = np.zeros(256, dtype=np.uint8)  # a compile-time constant of count_money
-for _b in (36, 0xC2, 0xE2, 117, 101, 103, 98):
-    MONEY_START[_b] = 1
+@njit(cache=True, inline="always")
+def _marker_len_by_last(c):
+    """Length of the currency marker whose last byte is c (0: none ends so)."""
+    if c == 36:  # $
+        return 1
+    if c == 0xA3 or c == 0xA5:  # £ ¥
+        return 2
+    if c == 0xAC or c == 0xB9 or c == 100 or c == 114 or c == 112 or c == 108 or c == 99:  # € ₹ usd eur gbp brl btc
+        return 3
+    return 0
 
 
 @njit(cache=True)
-def count_money(buf, n):
-    """Currency markers ($ € £ ¥ ₹, usd eur gbp brl btc as words) next to a digit,
-    directly or across one space, on either side."""
-    count = 0
+def count_phones_money(buf, n):
+    """(phone numbers, money amounts) in normalised text buf[:n], in one pass over its digit runs.
+
+    Phones: digit([ .-()]{0,2}digit)* holding 10-15 digits. Money: currency markers next
+    to a digit, directly or across one space, on either side. Markers never overlap and
+    hold no digit or space, so a run of digits has one candidate marker after it (at its
+    end, or one space further) and one before it (ending at its start or one space
+    earlier; the last byte tells the marker's length); a marker between two runs is
+    the candidate of both and counts once."""
+    phones = 0
+    money = 0
+    chain = 0  # digits of the phone candidate in progress (0: none)
+    chain_end = -10  # end of its last digit run
+    last = -1  # start of the last marker counted
     i = 0
-    while i < n:
-        c = buf[i]
-        # only these bytes can start a marker: $ £¥(0xC2) €₹(0xE2), or u e g b at a word start
-        if not MONEY_START[c]:
+    while True:
+        while i < n and not (48 <= buf[i] <= 57):
             i += 1
-            continue
-        symbol = c == 36 or c == 0xC2 or c == 0xE2
-        nb = buf[i + 1] if i + 1 < n else 0
-        code_start = ((c == 117 and nb == 115) or (c == 101 and nb == 117) or (c == 103 and nb == 98) or
-                      (c == 98 and (nb == 114 or nb == 116))) and \
-            (i == 0 or not ((48 <= buf[i - 1] <= 57) or (97 <= buf[i - 1] <= 122)))
-        if not symbol and not code_start:
+        if i >= n:
+            break
+        r0 = i
+        while i < n and 48 <= buf[i] <= 57:
             i += 1
-            continue
-        m = _currency_at(buf, n, i)
-        if m == 0:
-            i += 1
-            continue
-        s = i
-        e = i + m
-        before = (s >= 1 and is_digit(buf[s - 1])) or (s >= 2 and buf[s - 1] == 32 and is_digit(buf[s - 2]))
-        after = (e < n and is_digit(buf[e])) or (e + 1 < n and buf[e] == 32 and is_digit(buf[e + 1]))
-        if before or after:
-            count += 1
-        i = e
-    return count
+        r1 = i
+        # phones: the run extends the chain when 1-2 separators part them
+        gap = r0 - chain_end
+        if chain > 0 and gap <= 2 and _is_phone_sep(buf[chain_end]) and \
+                (gap == 1 or _is_phone_sep(buf[chain_end + 1])):
+            chain += r1 - r0
+        else:
+            if 10 <= chain <= 15:
+                phones += 1
+            chain = r1 - r0
+        chain_end = r1
+        # money: a marker ending at r0, or at r0 - 1 before a space
+        e = r0 - 1 if (r0 >= 1 and buf[r0 - 1] == 32) else r0
+        if e >= 1:
+            m = _marker_len_by_last(buf[e - 1])
+            s = e - m
+            if m > 0 and s >= 0 and s != last and _money_marker(buf, n, s) == m:
+                money += 1
+                last = s
+        # money: a marker starting at r1, or at r1 + 1 after a space
+        s = r1 + 1 if (r1 < n and buf[r1] == 32) else r1
+        if s < n and s != last and _money_marker(buf, n, s) > 0:
+            money += 1
+            last = s
+    if 10 <= chain <= 15:
+        phones += 1
+    return phones, money
 
 
 @njit(cache=True)
@@ -701,14 +717,14 @@ def content_kernel(subj_off, subj_data, text_off, text_data, htext_off, htext_da
     fam_body = np.zeros(n_fam, dtype=np.int64)
     fam_subj = np.zeros(n_fam, dtype=np.int64)
     html_counts = np.zeros(n_html, dtype=np.int64)
+    acls, aout = ascii_tables(fold, flags)
     for m in range(n_msg):
         # subject
         stats[:] = 0
         fam_subj[:] = 0
-        n = normalize_into(subj_data, subj_off[m], subj_off[m + 1], text_cap, fold, flags, buf, stats)
+        n = normalize_into(subj_data, subj_off[m], subj_off[m + 1], text_cap, fold, flags, acls, aout, buf, stats)
         ac_scan(buf, n, p_class, p_table, p_out, p_link, p_next, p_len, p_label, True, fam_subj)
-        subj_phones = count_phones(buf, n)
-        money = count_money(buf, n)
+        subj_phones, money = count_phones_money(buf, n)
         out[m, 0] = stats[S_CP]
         out[m, 1] = _ratio(stats[S_UPPER], stats[S_ALPHA])
         out[m, 2] = _ratio(stats[S_NONASCII], stats[S_CP])
@@ -719,12 +735,15 @@ def content_kernel(subj_off, subj_data, text_off, text_data, htext_off, htext_da
         stats[:] = 0
         fam_body[:] = 0
         if text_off[m + 1] > text_off[m]:
-            n = normalize_into(text_data, text_off[m], text_off[m + 1], text_cap, fold, flags, buf, stats)
+            n = normalize_into(text_data, text_off[m], text_off[m + 1], text_cap, fold, flags, acls, aout, buf,
+                               stats)
         else:
-            n = normalize_into(htext_data, htext_off[m], htext_off[m + 1], text_cap, fold, flags, buf, stats)
+            n = normalize_into(htext_data, htext_off[m], htext_off[m + 1], text_cap, fold, flags, acls, aout, buf,
+                               stats)
         ac_scan2(buf, n, p_class, p_table, p_out, p_link, p_next, p_len, p_label, True, fam_body, p_max)
-        phones = count_phones(buf, n) + subj_phones
-        money += count_money(buf, n)
+        phones, body_money = count_phones_money(buf, n)
+        phones += subj_phones
+        money += body_money
         out[m, 6] = stats[S_CP]
         out[m, 7] = stats[S_WORDS]
         out[m, 8] = _ratio(stats[S_UPPER], stats[S_ALPHA])
