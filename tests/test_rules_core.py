@@ -155,27 +155,49 @@ def test_utf8_validation_agrees_with_python():
         _core.utf8_valid(np.zeros(3, np.uint8), 2, 5)
 
 
-@pytest.mark.parametrize("n_values", [1, 2, 7])
-def test_literal_matcher_on_long_rows_split_in_two(n_values):
-    # Rows of 1 KB and more are scanned as two overlapping pieces: occurrences across the
-    # middle, at the ends and of whole rows must all be found once per row.
-    r = random.Random(n_values)
-    patterns = ["abcab", "ba", "b" * 40, "cabbage", "zz"]
+def _match_all(patterns: list[str], values: list[str]) -> tuple[list, np.ndarray, np.ndarray]:
     targets = [(p, 4 * p + i, m) for p in range(len(patterns)) for i, m in enumerate((1, 2, 4, 8))]
     matcher = _core.LiteralMatcher([p.encode() for p in patterns], False, np.array([t[0] for t in targets], np.int32),
                                    np.array([t[1] for t in targets], np.int32), np.array([t[2] for t in targets], np.uint8))
-    values = []
-    for _ in range(n_values):
-        total, pattern, tail = r.choice([1024, 2001, 3000]), r.choice(patterns), r.choice(["", "zz", "cabbage"])
-        left = total // 2 - 1 - r.randint(0, len(pattern) - 2)  # the pattern spans the row's middle byte
-        right = total - left - len(pattern) - len(tail)
-        values.append("".join(r.choice("ac") for _ in range(left)) + pattern
-                      + "".join(r.choice("ac") for _ in range(right)) + tail)
-    values.append("b" * 40)
     col = StringColumn.from_strings(values)
     base = np.arange(len(targets) + 1, dtype=np.int64) * len(values)
     buf = np.zeros(int(base[-1]), np.uint8)
     matcher.match(col.offsets, col.data, base, buf)
+    return targets, base, buf
+
+
+@pytest.mark.parametrize("n_values", [1, 2, 7])
+def test_literal_matcher_across_segment_boundaries(n_values):
+    # A column is scanned as up to four byte-balanced segments (one state chain each); a row cut
+    # by a segment boundary is scanned by both sides with an overlap. Occurrences across every
+    # boundary, at the ends and of whole rows must all be found.
+    r = random.Random(n_values)
+    patterns = ["abcab", "ba", "b" * 40, "cabbage", "zz"]
+    values = ["".join(r.choice("ac") for _ in range(r.choice([300, 1024, 2001, 3000]))) + r.choice(["", "zz", "cabbage"])
+              for _ in range(n_values)]
+    values.append("b" * 40)
+    text = bytearray("".join(values), "ascii")
+    total = len(text)
+    for j in range(1, 4):  # plant a pattern across each boundary the matcher will cut at
+        cut = total * j // 4
+        pattern = r.choice(patterns)
+        start = max(0, min(total - len(pattern), cut - 1 - r.randint(0, len(pattern) - 2)))
+        text[start:start + len(pattern)] = pattern.encode()
+    lengths = [len(v) for v in values]
+    values = [text[sum(lengths[:i]):sum(lengths[:i + 1])].decode() for i in range(len(values))]
+    targets, base, buf = _match_all(patterns, values)
+    for p, a, m in targets:
+        got = buf[base[a]:base[a + 1]].astype(bool).tolist()
+        assert got == [_expected(v, patterns[p], m, False) for v in values], (patterns[p], m)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_literal_matcher_on_mixed_columns(seed):
+    # Rows of every length (empty, short, longer than a segment) with frequent overlapping occurrences.
+    r = random.Random(seed)
+    patterns = sorted({"".join(r.choice("abc") for _ in range(r.randint(1, 6))) for _ in range(12)})
+    values = ["".join(r.choice("abcd") for _ in range(r.choice([0, 1, 5, 40, 300, 700, 1500]))) for _ in range(r.randint(1, 30))]
+    targets, base, buf = _match_all(patterns, values)
     for p, a, m in targets:
         got = buf[base[a]:base[a + 1]].astype(bool).tolist()
         assert got == [_expected(v, patterns[p], m, False) for v in values], (patterns[p], m)

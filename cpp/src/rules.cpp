@@ -4,7 +4,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
-#include <deque>
 #include <limits>
 #include <sstream>
 #include <stdexcept>
@@ -15,6 +14,35 @@ namespace pyscore {
 
 namespace {
 inline uint8_t Fold(uint8_t c) { return (c >= 'A' && c <= 'Z') ? static_cast<uint8_t>(c + 32) : c; }
+
+// The hot loop of LiteralMatcher::Match: N state chains step in lockstep over at most k bytes
+// each (chain j reads pos[j][0..k)), stopping after the first step that reaches a state with
+// output in any chain. Returns the steps taken; states are read from and written to st.
+template <int N>
+inline int64_t RunLanes(const uint32_t* next, const uint8_t* cls, const uint8_t* const* pos, int64_t k,
+                        uint32_t* st) {
+  uint32_t x[N];
+  const uint8_t* p[N];
+#pragma GCC unroll 4
+  for (int j = 0; j < N; ++j) {
+    x[j] = st[j];
+    p[j] = pos[j];
+  }
+  int64_t i = 0;
+  while (i < k) {
+    uint32_t any = 0;
+#pragma GCC unroll 4
+    for (int j = 0; j < N; ++j) {
+      x[j] = next[(x[j] & ~1u) + cls[p[j][i]]];
+      any |= x[j];
+    }
+    ++i;
+    if (any & 1u) break;
+  }
+#pragma GCC unroll 4
+  for (int j = 0; j < N; ++j) st[j] = x[j];
+  return i;
+}
 }  // namespace
 
 LiteralMatcher::LiteralMatcher(const std::vector<std::string>& patterns, bool case_insensitive,
@@ -59,41 +87,58 @@ LiteralMatcher::LiteralMatcher(const std::vector<std::string>& patterns, bool ca
     length_[pi] = static_cast<int64_t>(patterns[pi].size());
   }
   const int32_t n_states = static_cast<int32_t>(own.size());
-  // BFS: failure links turn the trie into a full DFA.
-  std::vector<int32_t> fail(n_states, 0);
-  out_link_.assign(n_states, -1);
-  delta_.assign(static_cast<size_t>(n_states) * K, 0);
-  std::deque<int32_t> queue;
+  // BFS: failure links turn the trie into a full DFA. States are renumbered in BFS order, so
+  // the shallow states a scan spends nearly all its time in share a few cache lines.
+  std::vector<int32_t> fail(n_states, 0), bfs;
+  std::vector<int32_t> delta(static_cast<size_t>(n_states) * K, 0);
+  std::vector<int32_t> out_link(n_states, -1);
+  bfs.reserve(n_states);
+  bfs.push_back(0);
   for (int32_t c = 0; c < K; ++c) {
     int32_t t = go[c];
     if (t >= 0) {
-      delta_[c] = t;
-      queue.push_back(t);
+      delta[c] = t;
+      bfs.push_back(t);
     }
   }
-  while (!queue.empty()) {
-    int32_t s = queue.front();
-    queue.pop_front();
-    int32_t f = fail[s];
-    out_link_[s] = !own[f].empty() ? f : out_link_[f];
+  for (size_t head = 1; head < bfs.size(); ++head) {
+    const int32_t s = bfs[head];
+    const int32_t f = fail[s];
+    out_link[s] = !own[f].empty() ? f : out_link[f];
     for (int32_t c = 0; c < K; ++c) {
       int32_t t = go[static_cast<size_t>(s) * K + c];
       if (t >= 0) {
-        fail[t] = delta_[static_cast<size_t>(f) * K + c];
-        delta_[static_cast<size_t>(s) * K + c] = t;
-        queue.push_back(t);
+        fail[t] = delta[static_cast<size_t>(f) * K + c];
+        delta[static_cast<size_t>(s) * K + c] = t;
+        bfs.push_back(t);
       } else {
-        delta_[static_cast<size_t>(s) * K + c] = delta_[static_cast<size_t>(f) * K + c];
+        delta[static_cast<size_t>(s) * K + c] = delta[static_cast<size_t>(f) * K + c];
       }
     }
   }
-  own_begin_.assign(n_states + 1, 0);
-  has_output_.assign(n_states, 0);
-  for (int32_t s = 0; s < n_states; ++s) {
-    own_begin_[s + 1] = own_begin_[s] + static_cast<int32_t>(own[s].size());
-    own_.insert(own_.end(), own[s].begin(), own[s].end());
+  std::vector<int32_t> id(n_states);
+  for (int32_t i = 0; i < n_states; ++i) id[bfs[i]] = i;
+  // Rows of an even stride: an entry is the next state's row start with bit 0 set when that
+  // state has output, so a step is one load and one mask (no multiply, no second table).
+  stride_ = (K + 1) & ~1;
+  PYSCORE_ARG_CHECK(static_cast<int64_t>(n_states) * stride_ < (int64_t{1} << 31), "LiteralMatcher: too many states");
+  auto has_out = [&](int32_t old) { return !own[old].empty() || out_link[old] >= 0; };
+  next_.assign(static_cast<size_t>(n_states) * stride_, 0);
+  for (int32_t i = 0; i < n_states; ++i) {
+    const int32_t old = bfs[i];
+    for (int32_t c = 0; c < K; ++c) {
+      const int32_t t = delta[static_cast<size_t>(old) * K + c];
+      next_[static_cast<size_t>(i) * stride_ + c] = static_cast<uint32_t>(id[t] * stride_) | (has_out(t) ? 1u : 0u);
+    }
   }
-  for (int32_t s = 0; s < n_states; ++s) has_output_[s] = (!own[s].empty() || out_link_[s] >= 0) ? 1 : 0;
+  out_link_.assign(n_states, -1);
+  own_begin_.assign(n_states + 1, 0);
+  for (int32_t i = 0; i < n_states; ++i) {
+    const int32_t old = bfs[i];
+    out_link_[i] = out_link[old] >= 0 ? id[out_link[old]] : -1;
+    own_begin_[i + 1] = own_begin_[i] + static_cast<int32_t>(own[old].size());
+    own_.insert(own_.end(), own[old].begin(), own[old].end());
+  }
   // Targets grouped by pattern.
   std::vector<std::vector<std::pair<int32_t, uint8_t>>> per(n_pat);
   for (size_t t = 0; t < target_pattern.size(); ++t) {
@@ -144,63 +189,90 @@ void LiteralMatcher::Match(const int64_t* offsets, int64_t n_rows, const uint8_t
                       "LiteralMatcher.Match: an atom's rows exceed the buffer");
   }
   for (int64_t r = 0; r < n_rows; ++r) PYSCORE_ARG_CHECK(offsets[r] <= offsets[r + 1], "LiteralMatcher.Match: offsets decrease");
-  // Two pieces of text at a time as two independent state chains: the table loads of one no
-  // longer wait for the other's. A long row is cut in two pieces that overlap by the longest
-  // pattern less one byte, so every occurrence lies wholly in one piece (one message's body
-  // gets both chains too). Each chain keeps its own per-pattern dedup stamps; a pattern found
-  // by both pieces of a row is reported twice, which sets the same bytes.
-  struct Piece {
-    int64_t row, lo, begin, end;  // scan data[begin, end) of the row that starts at lo
-  };
+  // Up to kChains independent state chains in lockstep: the table loads of one no longer
+  // wait for another's. The column's bytes (rows are contiguous) are cut into byte-balanced
+  // segments, one per chain; a row cut by a segment boundary is scanned by both segments, the
+  // later one starting the longest pattern less one byte early, so every occurrence lies
+  // wholly in one piece. Each chain keeps its own per-pattern dedup stamps; a pattern found
+  // in both pieces of a row is reported twice, which sets the same bytes.
   int64_t longest = 1;
   for (int64_t n : length_) longest = std::max(longest, n);
+  const int64_t first = offsets[0], total = offsets[n_rows] - offsets[0];
+  const int n_chains = static_cast<int>(std::clamp<int64_t>(total / kSegmentBytes, 1, kChains));
   std::vector<Piece> pieces;
-  pieces.reserve(static_cast<size_t>(n_rows) + 1);
-  for (int64_t r = 0; r < n_rows; ++r) {
-    const int64_t lo = offsets[r], hi = offsets[r + 1];
-    const int64_t mid = lo + (hi - lo) / 2;
-    if (hi - lo >= kSplitBytes && mid - (longest - 1) > lo) {
-      pieces.push_back({r, lo, lo, mid});
-      pieces.push_back({r, lo, mid - (longest - 1), hi});
-    } else {
-      pieces.push_back({r, lo, lo, hi});
+  pieces.reserve(static_cast<size_t>(n_rows) + n_chains);
+  int64_t seg_first[kChains + 1] = {};
+  int64_t row = 0;
+  for (int j = 0; j < n_chains; ++j) {
+    const int64_t lo = first + total * j / n_chains, hi = first + total * (j + 1) / n_chains;
+    seg_first[j] = static_cast<int64_t>(pieces.size());
+    while (row < n_rows && offsets[row + 1] <= lo) ++row;  // rows wholly before the segment
+    for (int64_t r = row; r < n_rows && offsets[r] < hi; ++r) {
+      const int64_t begin = std::max(offsets[r], lo > offsets[r] ? lo - (longest - 1) : offsets[r]);
+      const int64_t end = std::min(offsets[r + 1], hi);
+      if (end > begin) pieces.push_back({r, offsets[r], begin, end});
     }
   }
-  std::vector<int64_t> stamp[2] = {std::vector<int64_t>(length_.size(), -1), std::vector<int64_t>(length_.size(), -1)};
-  std::vector<uint8_t> seen[2] = {std::vector<uint8_t>(length_.size(), 0), std::vector<uint8_t>(length_.size(), 0)};
-  const int32_t K = n_classes_;
-  auto step = [&](int32_t s, uint8_t byte) { return delta_[static_cast<size_t>(s) * K + class_of_[byte]]; };
-  auto emit = [&](int32_t s, int64_t i, const Piece& p, int chain) {
-    const int64_t end = i - p.lo + 1, len = offsets[p.row + 1] - p.lo;
-    for (int32_t t = s; t > 0; t = out_link_[t]) {
-      for (int32_t k = own_begin_[t]; k < own_begin_[t + 1]; ++k) {
-        Report(own_[k], end, len, p.row, &stamp[chain], &seen[chain], atom_base, buf);
+  seg_first[n_chains] = static_cast<int64_t>(pieces.size());
+  std::vector<int64_t> stamp[kChains];
+  std::vector<uint8_t> seen[kChains];
+  struct Chain {
+    int64_t piece, last, at;  // current piece, one past its segment's last piece, next byte
+    uint32_t state;
+    int id;
+  };
+  Chain chains[kChains];
+  int n_active = 0;
+  for (int j = 0; j < n_chains; ++j) {
+    if (seg_first[j] == seg_first[j + 1]) continue;
+    stamp[j].assign(length_.size(), -1);
+    seen[j].assign(length_.size(), 0);
+    chains[n_active++] = {seg_first[j], seg_first[j + 1], pieces[seg_first[j]].begin, 0u, j};
+  }
+  const uint32_t* next = next_.data();
+  const uint8_t* cls = class_of_;
+  const uint32_t stride = static_cast<uint32_t>(stride_);
+  while (n_active > 0) {
+    const uint8_t* pos[kChains];
+    uint32_t st[kChains];
+    int64_t k = std::numeric_limits<int64_t>::max();
+    for (int j = 0; j < n_active; ++j) {
+      const Chain& c = chains[j];
+      pos[j] = data + c.at;
+      st[j] = c.state;
+      k = std::min(k, pieces[c.piece].end - c.at);
+    }
+    int64_t steps = 0;
+    switch (n_active) {
+      case 4: steps = RunLanes<4>(next, cls, pos, k, st); break;
+      case 3: steps = RunLanes<3>(next, cls, pos, k, st); break;
+      case 2: steps = RunLanes<2>(next, cls, pos, k, st); break;
+      default: steps = RunLanes<1>(next, cls, pos, k, st); break;
+    }
+    int kept = 0;
+    for (int j = 0; j < n_active; ++j) {
+      Chain c = chains[j];
+      c.at += steps;
+      c.state = st[j];
+      const Piece& p = pieces[c.piece];
+      if (c.state & 1u) {  // patterns end at byte c.at - 1
+        const int64_t end = c.at - p.lo, len = offsets[p.row + 1] - p.lo;
+        for (int32_t t = static_cast<int32_t>((c.state & ~1u) / stride); t > 0; t = out_link_[t]) {
+          for (int32_t o = own_begin_[t]; o < own_begin_[t + 1]; ++o) {
+            Report(own_[o], end, len, p.row, &stamp[c.id], &seen[c.id], atom_base, buf);
+          }
+          if (out_link_[t] < 0) break;
+        }
       }
-      if (out_link_[t] < 0) break;
+      if (c.at == p.end) {  // the piece is done: the segment's next piece starts from the root
+        if (++c.piece == c.last) continue;
+        c.at = pieces[c.piece].begin;
+        c.state = 0;
+      }
+      chains[kept++] = c;
     }
-  };
-  auto rest = [&](int32_t s, int64_t from, const Piece& p, int chain) {
-    for (int64_t i = from; i < p.end; ++i) {
-      s = step(s, data[i]);
-      if (has_output_[s]) emit(s, i, p, chain);
-    }
-  };
-  size_t q = 0;
-  for (; q + 1 < pieces.size(); q += 2) {
-    const Piece& a = pieces[q];
-    const Piece& b = pieces[q + 1];
-    const int64_t common = std::min(a.end - a.begin, b.end - b.begin);
-    int32_t sa = 0, sb = 0;
-    for (int64_t i = 0; i < common; ++i) {
-      sa = step(sa, data[a.begin + i]);
-      sb = step(sb, data[b.begin + i]);
-      if (has_output_[sa]) emit(sa, a.begin + i, a, 0);
-      if (has_output_[sb]) emit(sb, b.begin + i, b, 1);
-    }
-    rest(sa, a.begin + common, a, 0);
-    rest(sb, b.begin + common, b, 1);
+    n_active = kept;
   }
-  if (q < pieces.size()) rest(0, pieces[q].begin, pieces[q], 0);
 }
 
 const char* OpToString(Op op) {

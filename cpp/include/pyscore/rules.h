@@ -30,14 +30,20 @@ class LiteralMatcher {
  private:
   void Report(int32_t pattern, int64_t end, int64_t len, int64_t row, std::vector<int64_t>* stamp,
               std::vector<uint8_t>* seen, const int64_t* atom_base, uint8_t* buf) const;
-  static constexpr int64_t kSplitBytes = 1024;  // rows at least this long are scanned as two pieces
+  struct Piece {
+    int64_t row, lo, begin, end;  // scan data[begin, end) of the row that starts at lo
+  };
+  static constexpr int kChains = 4;               // state chains scanned in lockstep
+  static constexpr int64_t kSegmentBytes = 256;   // at least this many bytes per chain
   int32_t n_classes_ = 1;
   uint8_t class_of_[256] = {};
-  std::vector<int32_t> delta_;        // n_states x n_classes
+  // n_states rows of stride_ entries (states in BFS order): entry = next state * stride_,
+  // bit 0 set when the next state has output (stride_ is even).
+  std::vector<uint32_t> next_;
+  int32_t stride_ = 2;
   std::vector<int32_t> out_link_;     // nearest proper suffix state with output, -1 if none
   std::vector<int32_t> own_begin_;    // patterns ending exactly at a state: own_[own_begin_[s]..[s+1])
   std::vector<int32_t> own_;
-  std::vector<uint8_t> has_output_;
   std::vector<int64_t> length_;       // per pattern
   std::vector<int32_t> target_begin_; // per pattern: targets_[target_begin_[p]..[p+1])
   std::vector<int32_t> target_atom_;
