@@ -65,6 +65,78 @@ Columns ToColumns(const py::dict& cols, bool for_lookup) {
   return c;
 }
 
+// Key strings (see bl::KeyStrings) of n messages out of one int64 index array (time [n],
+// rcpt_offsets [n + 1], reply_offsets [n + 1], string offsets) and the bytes they point into:
+// two arguments for the whole batch, which keeps a one-message call cheap.
+struct Keys {
+  bl::KeyStrings strings;
+  const int64_t* time = nullptr;
+  Array<int64_t> index;
+  py::buffer_info data;
+};
+
+Keys ToKeys(int64_t n, const py::object& index, const py::buffer& data) {
+  Keys k;
+  if (n < 0) throw std::invalid_argument("baseline key strings: negative message count");
+  k.index = Array<int64_t>::ensure(index);
+  if (!k.index || k.index.ndim() != 1) throw std::invalid_argument("baseline key strings: index must be 1-D integers");
+  const int64_t size = k.index.shape(0);
+  if (size < 3 * n + 3) {
+    throw std::invalid_argument("baseline key strings: index has " + std::to_string(size) + " values, " +
+                                std::to_string(n) + " messages need at least " + std::to_string(3 * n + 3));
+  }
+  k.data = data.request();
+  if (k.data.ndim != 1 || k.data.itemsize != 1 || (k.data.shape[0] > 1 && k.data.strides[0] != 1)) {
+    throw std::invalid_argument("baseline key strings: data must be contiguous bytes");
+  }
+  const int64_t* p = k.index.data();
+  bl::KeyStrings& s = k.strings;
+  s.n_messages = n;
+  k.time = p;
+  s.rcpt_offsets = p + n;
+  s.reply_offsets = p + 2 * n + 1;
+  s.offsets = p + 3 * n + 2;
+  s.data = static_cast<const uint8_t*>(k.data.ptr);
+  s.data_bytes = k.data.shape[0];
+  if (s.rcpt_offsets[0] != 0 || s.reply_offsets[0] != 0 || s.NumRecipients() < 0 || s.NumReplyTo() < 0 ||
+      s.NumRecipients() > size || s.NumReplyTo() > size) {
+    throw std::invalid_argument("baseline key strings: recipient and reply-to offsets must start at 0 and not decrease");
+  }
+  if (size - (3 * n + 2) != s.NumStrings() + 1) {
+    throw std::invalid_argument("baseline key strings: " + std::to_string(size - (3 * n + 3)) + " strings, expected " +
+                                std::to_string(s.NumStrings()) + " (4 per message, 2 per recipient, 1 per reply-to)");
+  }
+  s.Validate();
+  return k;
+}
+
+template <class T>
+const T* PerMessage(const py::object& obj, int64_t n, const char* name, std::vector<py::object>& keep) {
+  if (obj.is_none()) return nullptr;
+  Array<T> arr = Array<T>::ensure(obj);
+  if (!arr || arr.ndim() != 1 || arr.shape(0) != n) {
+    throw std::invalid_argument(std::string("baseline key strings: '") + name + "' must have one value per message (" +
+                                std::to_string(n) + ")");
+  }
+  keep.push_back(arr);
+  return arr.data();
+}
+
+// A float32 (n, >= kNumOutputs) array with contiguous rows, possibly strided (a slice of a
+// wider block); the outputs go to its first kNumOutputs columns.
+float* CheckStridedOut(py::array& out, int64_t n, int64_t* row_stride) {
+  if (!out.dtype().is(py::dtype::of<float>()) || out.ndim() != 2 || out.shape(0) != n ||
+      out.shape(1) < bl::kNumOutputs || out.strides(1) != static_cast<py::ssize_t>(sizeof(float)) ||
+      (n > 1 && (out.strides(0) < 0 || out.strides(0) % static_cast<py::ssize_t>(sizeof(float)) != 0))) {
+    throw std::invalid_argument("baseline lookup: out must be float32 of shape (" + std::to_string(n) + ", >= " +
+                                std::to_string(bl::kNumOutputs) + ") with contiguous rows");
+  }
+  if (!out.writeable()) throw std::invalid_argument("baseline lookup: out is read-only");
+  *row_stride = n > 1 ? out.strides(0) / static_cast<py::ssize_t>(sizeof(float)) : bl::kNumOutputs;
+  if (*row_stride < bl::kNumOutputs) throw std::invalid_argument("baseline lookup: out rows overlap");
+  return static_cast<float*>(out.mutable_data());
+}
+
 float* CheckOut(py::array_t<float, py::array::c_style>& out, int64_t n) {
   if (out.ndim() != 2 || out.shape(0) != n || out.shape(1) != bl::kNumOutputs) {
     throw std::invalid_argument("baseline lookup: out must be float32 C-contiguous of shape (" + std::to_string(n) +
@@ -113,6 +185,23 @@ void BindBaseline(py::module_& m) {
       py::arg("offsets"), py::arg("data"), py::arg("seeds"), py::arg("rows"), py::arg("separator"), py::arg("out"),
       "out[i] = FNV-1a 64 continued from seeds[i] over (0x1f if separator) + string rows[i].");
 
+  m.def(
+      "baseline_event_keys",
+      [](int64_t n, const py::object& index, const py::buffer& data, py::array_t<uint64_t, py::array::c_style> out) {
+        Keys k = ToKeys(n, index, data);
+        const bl::KeyLayout at(k.strings);
+        if (out.ndim() != 1 || out.shape(0) != at.Size() || !out.writeable()) {
+          throw std::invalid_argument("baseline_event_keys: out must be a writable uint64 array of " +
+                                      std::to_string(at.Size()) + " values");
+        }
+        uint64_t* o = out.mutable_data();
+        py::gil_scoped_release release;
+        bl::HashEventKeys(k.strings, o);
+      },
+      py::arg("n"), py::arg("index"), py::arg("data"), py::arg("out"),
+      "Hashes the key strings of n messages (index: time, rcpt_offsets, reply_offsets, string offsets) "
+      "into the key columns sender, domain, global_domain, name, rcpt, rcpt_domain, pair, reverse_pair, reply_pair.");
+
   py::class_<bl::BaselineStore>(m, "BaselineStore")
       .def(py::init<double>(), py::arg("half_life_seconds"), "An in-memory store.")
       .def_static(
@@ -148,6 +237,58 @@ void BindBaseline(py::module_& m) {
             s.Replay(c.ev, o);
           },
           py::arg("columns"), py::arg("out"))
+      .def(
+          "lookup_keys",
+          [](const bl::BaselineStore& s, int64_t n, const py::object& index, const py::buffer& data, py::array out) {
+            Keys k = ToKeys(n, index, data);
+            int64_t row_stride;
+            float* o = CheckStridedOut(out, n, &row_stride);
+            py::gil_scoped_release release;
+            std::vector<uint64_t> hashes(static_cast<size_t>(bl::KeyLayout(k.strings).Size()));
+            bl::HashEventKeys(k.strings, hashes.data());
+            s.Lookup(bl::EventColumnsOfKeys(k.strings, hashes.data(), k.time, nullptr, nullptr), o, row_stride);
+          },
+          py::arg("n"), py::arg("index"), py::arg("data"), py::arg("out"),
+          "lookup() of key strings, hashed and looked up in one call; out: (n, >= len(OUTPUTS)) float32, "
+          "rows contiguous, the outputs written to its first columns.")
+      .def(
+          "observe_keys",
+          [](bl::BaselineStore& s, int64_t n, const py::object& index, const py::buffer& data,
+             const py::object& verdict, const py::object& sender_own) {
+            Keys k = ToKeys(n, index, data);
+            std::vector<py::object> keep;
+            const uint8_t* v = PerMessage<uint8_t>(verdict, n, "verdict", keep);
+            const uint8_t* own = PerMessage<uint8_t>(sender_own, n, "sender_own", keep);
+            if (!v || !own) throw std::invalid_argument("baseline observe: verdict and sender_own are needed");
+            py::gil_scoped_release release;
+            std::vector<uint64_t> hashes(static_cast<size_t>(bl::KeyLayout(k.strings).Size()));
+            bl::HashEventKeys(k.strings, hashes.data());
+            s.Observe(bl::EventColumnsOfKeys(k.strings, hashes.data(), k.time, v, own));
+          },
+          py::arg("n"), py::arg("index"), py::arg("data"), py::arg("verdict"), py::arg("sender_own"),
+          "observe() of key strings.")
+      .def(
+          "replay_keys",
+          [](bl::BaselineStore& s, int64_t n, const py::object& index, const py::buffer& data,
+             const py::object& verdict, const py::object& sender_own, py::array out) {
+            Keys k = ToKeys(n, index, data);
+            std::vector<py::object> keep;
+            const uint8_t* v = PerMessage<uint8_t>(verdict, n, "verdict", keep);
+            const uint8_t* own = PerMessage<uint8_t>(sender_own, n, "sender_own", keep);
+            if (!v || !own) throw std::invalid_argument("baseline replay: verdict and sender_own are needed");
+            int64_t row_stride;
+            float* o = CheckStridedOut(out, n, &row_stride);
+            if (row_stride != bl::kNumOutputs || out.shape(1) != bl::kNumOutputs) {
+              throw std::invalid_argument("baseline replay: out must be C-contiguous (n, " +
+                                          std::to_string(bl::kNumOutputs) + ")");
+            }
+            py::gil_scoped_release release;
+            std::vector<uint64_t> hashes(static_cast<size_t>(bl::KeyLayout(k.strings).Size()));
+            bl::HashEventKeys(k.strings, hashes.data());
+            s.Replay(bl::EventColumnsOfKeys(k.strings, hashes.data(), k.time, v, own), o);
+          },
+          py::arg("n"), py::arg("index"), py::arg("data"), py::arg("verdict"), py::arg("sender_own"), py::arg("out"),
+          "replay() of key strings.")
       .def("compact", [](bl::BaselineStore& s) {
             py::gil_scoped_release release;
             s.Compact();

@@ -343,20 +343,100 @@ const char* OutputName(int output) {
 
 void EventColumns::Validate(bool for_lookup) const {
   PYSCORE_ARG_CHECK(n_messages >= 0, "baseline events: negative message count");
-  PYSCORE_ARG_CHECK(time && sender && domain && global_domain && name && verdict && sender_own &&
-                        rcpt_offsets && reply_offsets,
+  PYSCORE_ARG_CHECK(time && sender && domain && global_domain && name && rcpt_offsets && reply_offsets,
                     "baseline events: a per-message column is missing");
+  // Lookups read neither verdicts nor sender_own.
+  PYSCORE_ARG_CHECK(for_lookup || (verdict && sender_own), "baseline events: a per-message column is missing");
   PYSCORE_ARG_CHECK(rcpt_offsets[0] == 0 && reply_offsets[0] == 0, "baseline events: offsets must start at 0");
   for (int64_t m = 0; m < n_messages; ++m) {
     PYSCORE_ARG_CHECK(rcpt_offsets[m] <= rcpt_offsets[m + 1], "baseline events: recipient offsets decrease at message " + std::to_string(m));
     PYSCORE_ARG_CHECK(reply_offsets[m] <= reply_offsets[m + 1], "baseline events: reply-to offsets decrease at message " + std::to_string(m));
-    PYSCORE_ARG_CHECK(verdict[m] <= static_cast<uint8_t>(Verdict::kSpam), "baseline events: verdict code " + std::to_string(verdict[m]) + " at message " + std::to_string(m) + " is not 0-3");
+    PYSCORE_ARG_CHECK(!verdict || verdict[m] <= static_cast<uint8_t>(Verdict::kSpam), "baseline events: verdict code " + std::to_string(verdict[m]) + " at message " + std::to_string(m) + " is not 0-3");
   }
   if (NumRecipients() > 0) {
     PYSCORE_ARG_CHECK(rcpt && rcpt_domain && pair, "baseline events: a per-recipient column is missing");
     PYSCORE_ARG_CHECK(!for_lookup || reverse_pair, "baseline events: reverse_pair is needed for lookups");
   }
   PYSCORE_ARG_CHECK(NumReplyTo() == 0 || reply_pair, "baseline events: reply_pair is missing");
+}
+
+void KeyStrings::Validate() const {
+  PYSCORE_ARG_CHECK(n_messages >= 0, "baseline key strings: negative message count");
+  PYSCORE_ARG_CHECK(offsets && rcpt_offsets && reply_offsets && (data || data_bytes == 0),
+                    "baseline key strings: a column is missing");
+  PYSCORE_ARG_CHECK(rcpt_offsets[0] == 0 && reply_offsets[0] == 0, "baseline key strings: offsets must start at 0");
+  for (int64_t m = 0; m < n_messages; ++m) {
+    PYSCORE_ARG_CHECK(rcpt_offsets[m] <= rcpt_offsets[m + 1],
+                      "baseline key strings: recipient offsets decrease at message " + std::to_string(m));
+    PYSCORE_ARG_CHECK(reply_offsets[m] <= reply_offsets[m + 1],
+                      "baseline key strings: reply-to offsets decrease at message " + std::to_string(m));
+  }
+  const int64_t n_strings = NumStrings();
+  PYSCORE_ARG_CHECK(offsets[0] >= 0 && offsets[n_strings] <= data_bytes,
+                    "baseline key strings: offsets run past the " + std::to_string(data_bytes) + " bytes of data");
+  for (int64_t i = 0; i < n_strings; ++i) {
+    PYSCORE_ARG_CHECK(offsets[i] <= offsets[i + 1], "baseline key strings: offsets decrease at string " + std::to_string(i));
+  }
+}
+
+namespace {
+
+// FNV-1a continued from h over (0x1f if separator) + string i of s.
+uint64_t HashString(const KeyStrings& s, int64_t i, uint64_t h, bool separator) {
+  if (separator) h = FnvStep(h, kKeySeparator);
+  for (int64_t k = s.offsets[i]; k < s.offsets[i + 1]; ++k) h = FnvStep(h, s.data[k]);
+  return h;
+}
+
+}  // namespace
+
+void HashEventKeys(const KeyStrings& s, uint64_t* keys) {
+  const KeyLayout at(s);
+  const int64_t n = s.n_messages;
+  // String runs of s, in order.
+  const int64_t tenant0 = 0, sender0 = n, domain0 = 2 * n, name0 = 3 * n, rcpt0 = 4 * n;
+  const int64_t rdomain0 = rcpt0 + at.recipients, reply0 = rdomain0 + at.recipients;
+  for (int64_t m = 0; m < n; ++m) {
+    const uint64_t tenant = HashString(s, tenant0 + m, kFnvOffset, false);
+    const uint64_t sender = HashString(s, sender0 + m, tenant, true);
+    keys[at.Sender() + m] = sender;
+    keys[at.Domain() + m] = HashString(s, domain0 + m, tenant, true);
+    keys[at.GlobalDomain() + m] = HashString(s, domain0 + m, kFnvOffset, false);
+    const bool no_name = s.offsets[name0 + m] == s.offsets[name0 + m + 1];
+    keys[at.Name() + m] = no_name ? 0 : HashString(s, name0 + m, tenant, true);
+    for (int64_t k = s.rcpt_offsets[m]; k < s.rcpt_offsets[m + 1]; ++k) {
+      const uint64_t rcpt = HashString(s, rcpt0 + k, tenant, true);
+      keys[at.Rcpt() + k] = rcpt;
+      keys[at.RcptDomain() + k] = HashString(s, rdomain0 + k, tenant, true);
+      keys[at.Pair() + k] = HashString(s, rcpt0 + k, sender, true);
+      keys[at.ReversePair() + k] = HashString(s, sender0 + m, rcpt, true);
+    }
+    for (int64_t k = s.reply_offsets[m]; k < s.reply_offsets[m + 1]; ++k) {
+      keys[at.ReplyPair() + k] = HashString(s, reply0 + k, sender, true);
+    }
+  }
+}
+
+EventColumns EventColumnsOfKeys(const KeyStrings& s, const uint64_t* keys, const int64_t* time,
+                                const uint8_t* verdict, const uint8_t* sender_own) {
+  const KeyLayout at(s);
+  EventColumns ev;
+  ev.n_messages = s.n_messages;
+  ev.time = time;
+  ev.sender = keys + at.Sender();
+  ev.domain = keys + at.Domain();
+  ev.global_domain = keys + at.GlobalDomain();
+  ev.name = keys + at.Name();
+  ev.verdict = verdict;
+  ev.sender_own = sender_own;
+  ev.rcpt_offsets = s.rcpt_offsets;
+  ev.rcpt = keys + at.Rcpt();
+  ev.rcpt_domain = keys + at.RcptDomain();
+  ev.pair = keys + at.Pair();
+  ev.reverse_pair = keys + at.ReversePair();
+  ev.reply_offsets = s.reply_offsets;
+  ev.reply_pair = keys + at.ReplyPair();
+  return ev;
 }
 
 BaselineStore::BaselineStore(double half_life_seconds) : half_life_(half_life_seconds) {
@@ -523,14 +603,16 @@ void BaselineStore::LookupOne(const EventColumns& ev, int64_t m, float* row) con
   row[kReplyToNeverSeen] = never_seen;
 }
 
-void BaselineStore::Lookup(const EventColumns& ev, float* out) const {
+void BaselineStore::Lookup(const EventColumns& ev, float* out, int64_t row_stride) const {
+  PYSCORE_ARG_CHECK(row_stride >= kNumOutputs, "baseline lookup: output rows are shorter than the outputs");
   ev.Validate(true);
-  for (int64_t m = 0; m < ev.n_messages; ++m) LookupOne(ev, m, out + m * kNumOutputs);
+  for (int64_t m = 0; m < ev.n_messages; ++m) LookupOne(ev, m, out + m * row_stride);
 }
 
 void BaselineStore::Replay(const EventColumns& ev, float* out) {
   PYSCORE_CHECK(!read_only_, "baseline store '" + dir_ + "' is open read-only");
   ev.Validate(true);
+  PYSCORE_ARG_CHECK(ev.verdict && ev.sender_own, "baseline replay: verdict and sender_own are needed");
   for (int64_t m = 1; m < ev.n_messages; ++m) {
     PYSCORE_ARG_CHECK(ev.time[m - 1] <= ev.time[m],
                       "baseline replay: times must be sorted ascending (row " + std::to_string(m) + ")");

@@ -57,6 +57,10 @@ _BRACKETED = re.compile(r"<[^>]*>|\([^)]*\)|\[[^\]]*\]")
 _NON_WORD = re.compile(r"[^\w]+")
 
 
+# The words of two or more characters that _NON_WORD leaves in lower-case ASCII ("_" being a space).
+_ASCII_WORDS = re.compile(r"[a-z0-9]{2,}")
+
+
 def normalize_name(display_name: str) -> str:
     """A display name as a matching key: casefolded words of two or more letters, sorted.
 
@@ -65,6 +69,10 @@ def normalize_name(display_name: str) -> str:
     """
     if not display_name or "@" in display_name:
         return ""
+    if display_name.isascii():  # most names: NFKC and casefold change nothing but case, in C
+        text = _BRACKETED.sub(" ", display_name) if "<" in display_name or "(" in display_name or \
+            "[" in display_name else display_name
+        return " ".join(sorted(w for w in _ASCII_WORDS.findall(text.lower()) if not w.isdigit()))
     text = unicodedata.normalize("NFKC", display_name)
     text = _BRACKETED.sub(" ", text).casefold().replace("_", " ")
     words = sorted(w for w in _NON_WORD.split(text) if len(w) >= 2 and not w.isdigit())

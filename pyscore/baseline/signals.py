@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from pyscore.baseline.events import EventRows, event_rows, normalize_name
+from pyscore.baseline.keys import EventKeys, event_keys, tenant_keys, timed_rows
 from pyscore.baseline.store import OUTPUTS, BaselineStore
 from pyscore.batch import MessageBatch
 from pyscore.signals.registry import ScoringContext, Signal, SignalGroup
@@ -58,95 +58,60 @@ SIGNALS: tuple[Signal, ...] = (
 _SENDER_KNOWN = OUTPUTS.index("name_sender_known")
 
 
-def _vips(config: Any) -> list[tuple[str, str]]:
-    """(name key, address) of a tenant config's VIPs, read duck-typed."""
-    if config is None:
-        return []
-    people = config.get("vips", ()) if isinstance(config, Mapping) else getattr(config, "vips", ())
-    out = []
-    for p in people or ():
-        if isinstance(p, str):
-            name, address = p, ""
-        elif isinstance(p, Mapping):
-            name, address = p.get("name", ""), p.get("address", "")
-        else:
-            name, address = getattr(p, "name", ""), getattr(p, "address", "")
-        key = normalize_name(name or "")
-        if key:
-            out.append((key, (address or "").strip().lower()))
-    return out
-
-
-def vip_column(events, raw: np.ndarray, tenant_configs: Mapping[str, Any]) -> np.ndarray:
+def vip_column(keys: EventKeys, raw: np.ndarray, tenant_configs: Mapping[str, Any] | None) -> np.ndarray:
     """baseline_vip_name_unknown_address for each event (NaN when the tenant has no VIPs)."""
-    out = np.full(events.num_rows, np.nan, dtype=np.float32)
-    cache: dict[str, dict[str, set[str]]] = {}
-    for i, (tenant, sender, name_key) in enumerate(zip(
-            _pylist(events, "tenant"), _pylist(events, "sender"), _pylist(events, "name_key"), strict=True)):
-        if tenant not in cache:
-            vips: dict[str, set[str]] = {}
-            for key, address in _vips(tenant_configs.get(tenant)):
-                vips.setdefault(key, set()).add(address)
-            cache[tenant] = vips
-        vips = cache[tenant]
-        if not vips:
-            continue
-        addresses = vips.get(name_key)
-        out[i] = float(addresses is not None and sender not in addresses and raw[i, _SENDER_KNOWN] != 1.0)
+    out = np.full(keys.num_rows, np.nan, dtype=np.float32)
+    cache: dict[str, dict[str, frozenset[str]]] = {}
+    for i, (tenant, name_key) in enumerate(zip(keys.tenants, keys.name_keys, strict=True)):
+        vips = cache.get(tenant)
+        if vips is None:
+            vips = cache[tenant] = tenant_keys(tenant, tenant_configs).vips
+        if vips:
+            out[i] = _vip_value(vips, name_key, keys.senders[i], raw[i, _SENDER_KNOWN])
     return out
 
 
-def _pylist(events, name: str) -> list:
-    column = events[name]
-    return column if isinstance(column, list) else column.to_pylist()
-
-
-def _batch_events(batch: MessageBatch, context: ScoringContext, rows: np.ndarray) -> EventRows:
-    identity = len(rows) == len(batch) and bool((rows == np.arange(len(batch))).all())
-    sub = batch if identity else _take(batch, rows)
-    return event_rows(sub, [context.tenants[i] for i in rows], times=np.asarray(context.times)[rows],
-                      tenant_configs=context.tenant_configs, lookup_only=True)
-
-
-def _take(batch: MessageBatch, rows: np.ndarray) -> MessageBatch:
-    """The messages ``rows`` of a batch (rebuilt column by column)."""
-    from pyscore.batch import ListGroup, StringColumn
-
-    def take_col(col, idx):
-        if isinstance(col, StringColumn):
-            values = col.to_list()
-            return StringColumn.from_strings([values[i] for i in idx])
-        return np.asarray(col)[idx]
-
-    columns = {p: take_col(c, rows) for p, c in batch.columns.items()}
-    lists = {}
-    for g, lg in batch.lists.items():
-        element_rows = np.concatenate([np.arange(lg.offsets[i], lg.offsets[i + 1]) for i in rows] or [np.zeros(0, np.int64)])
-        offsets = np.zeros(len(rows) + 1, dtype=np.int64)
-        np.cumsum(np.diff(lg.offsets)[rows], out=offsets[1:])
-        lists[g] = ListGroup(offsets, {p: take_col(c, element_rows.astype(np.int64)) for p, c in lg.columns.items()})
-    return MessageBatch([batch.ids[i] for i in rows], columns, lists)
-
-
-def _timed_rows(context: ScoringContext, n: int) -> np.ndarray:
-    times = np.asarray(context.times, dtype=np.float64)
-    if len(times) != n:
-        raise ValueError(f"baseline signals: context has {len(times)} times for {n} messages")
-    return np.flatnonzero(np.isfinite(times))
+def _vip_value(vips: dict[str, frozenset[str]], name_key: str, sender: bytes, sender_known: float) -> float:
+    addresses = vips.get(name_key)
+    return float(addresses is not None and sender.decode("utf-8") not in addresses and sender_known != 1.0)
 
 
 def compute(batch: MessageBatch, context: ScoringContext, out: np.ndarray) -> None:
-    out[:] = np.nan
     store = context.baseline
-    if store is None or len(batch) == 0:
+    n = len(batch)
+    if store is None or n == 0:
+        out[:] = np.nan
         return
-    rows = _timed_rows(context, len(batch))
-    if len(rows) == 0:
+    times, rows = timed_rows(context.times, n)
+    if rows is not None:
+        out[:] = np.nan
+        if rows:
+            keys = event_keys(batch, context.tenants, times, tenant_configs=context.tenant_configs, rows=rows,
+                              lookup_only=True)
+            raw = store.lookup_batch(keys)
+            out[rows, : len(OUTPUTS)] = raw
+            out[rows, len(OUTPUTS)] = vip_column(keys, raw, context.tenant_configs)
         return
-    events = _batch_events(batch, context, rows)
-    raw = store.lookup_batch(events)
-    out[rows, : len(OUTPUTS)] = raw
-    out[rows, len(OUTPUTS)] = vip_column(events, raw, context.tenant_configs)
+    keys = event_keys(batch, context.tenants, times, tenant_configs=context.tenant_configs, lookup_only=True)
+    if out.dtype == np.float32 and out.strides[-1] == out.itemsize and out.flags.writeable:
+        store.lookup_batch(keys, out)  # straight into the block's first columns: no copy
+        raw = out
+    else:
+        raw = store.lookup_batch(keys)
+        out[:, : len(OUTPUTS)] = raw
+    if n == 1:  # one message: no array for one value
+        vips = tenant_keys(keys.tenants[0], context.tenant_configs).vips
+        out[0, len(OUTPUTS)] = _vip_value(vips, keys.name_keys[0], keys.senders[0], raw[0, _SENDER_KNOWN]) \
+            if vips else np.nan
+    else:
+        out[:, len(OUTPUTS)] = vip_column(keys, raw, context.tenant_configs)
+
+
+def _time_order(context: ScoringContext, n: int) -> list[int]:
+    """Rows with a time, in time order (ties in batch order)."""
+    _, rows = timed_rows(context.times, n)
+    rows = np.arange(n) if rows is None else np.asarray(rows, dtype=np.int64)
+    return rows[np.argsort(np.asarray(context.times, dtype=np.float64)[rows], kind="stable")].tolist()
 
 
 def replay_signals(batch: MessageBatch, context: ScoringContext, store: BaselineStore | None = None) -> np.ndarray:
@@ -159,14 +124,13 @@ def replay_signals(batch: MessageBatch, context: ScoringContext, store: Baseline
     """
     store = store if store is not None else BaselineStore.memory()
     out = np.full((len(batch), len(SIGNALS)), np.nan, dtype=np.float32)
-    rows = _timed_rows(context, len(batch))
-    if len(rows) == 0:
+    rows = _time_order(context, len(batch))
+    if not rows:
         return out
-    rows = rows[np.argsort(np.asarray(context.times)[rows], kind="stable")]
-    events = _batch_events(batch, context, rows)
-    raw = store.replay(events)
+    keys = event_keys(batch, context.tenants, context.times, tenant_configs=context.tenant_configs, rows=rows)
+    raw = store.replay(keys)
     out[rows, : len(OUTPUTS)] = raw
-    out[rows, len(OUTPUTS)] = vip_column(events, raw, context.tenant_configs)
+    out[rows, len(OUTPUTS)] = vip_column(keys, raw, context.tenant_configs)
     return out
 
 
@@ -177,15 +141,11 @@ def observe_batch(batch: MessageBatch, context: ScoringContext, verdicts=None) -
     """
     if context.baseline is None:
         raise ValueError("observe_batch: the context has no baseline store")
-    rows = _timed_rows(context, len(batch))
-    if len(rows) == 0:
+    rows = _time_order(context, len(batch))
+    if not rows:
         return 0
-    rows = rows[np.argsort(np.asarray(context.times)[rows], kind="stable")]
-    sub = batch if len(rows) == len(batch) and bool((rows == np.arange(len(batch))).all()) else _take(batch, rows)
-    events = event_rows(sub, [context.tenants[i] for i in rows], times=np.asarray(context.times)[rows],
-                        tenant_configs=context.tenant_configs, lookup_only=True,
-                        verdicts=None if verdicts is None else [verdicts[i] for i in rows])
-    context.baseline.observe(events)
+    context.baseline.observe(event_keys(batch, context.tenants, context.times, tenant_configs=context.tenant_configs,
+                                        verdicts=verdicts, rows=rows))
     return len(rows)
 
 

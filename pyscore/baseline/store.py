@@ -25,6 +25,7 @@ import pyarrow.compute as pc
 
 from pyscore import _core
 from pyscore.baseline.events import VERDICT_CODES, EventRows
+from pyscore.baseline.keys import EventKeys, row_keys
 from pyscore.batch import encode_strings
 
 FNV_OFFSET = 14695981039346656037
@@ -116,6 +117,8 @@ def event_columns(events) -> dict[str, np.ndarray]:
     (see pyscore.baseline.events)."""
     if isinstance(events, EventRows):
         return _row_columns(events)
+    if isinstance(events, EventKeys):
+        return key_columns(events)
     parts = _table_parts(events)
     n = len(parts["time"])
     tenant = hash_column(parts["tenant"])
@@ -164,62 +167,38 @@ def _table_parts(events: pa.Table) -> dict:
 
 
 def _row_columns(events: EventRows) -> dict[str, np.ndarray]:
-    """``event_columns`` of Python columns: every string encoded once, hashed in a few core calls."""
-    n = len(events["time"])
-    rcpt = [r for rs in events["recipients"] for r in rs]
-    reply = [a for rs in events["reply_to"] for a in rs]
-    m, k = len(rcpt), len(reply)
-    offsets, data = _pylist_buffers([*events["tenant"], *events["sender"], *events["sender_domain"],
-                                     *events["name_key"], *(r["address"] for r in rcpt),
-                                     *(r["domain"] for r in rcpt), *reply])
-    # Where each part starts in the one string buffer.
-    at_sender, at_domain, at_name, at_rcpt = n, 2 * n, 3 * n, 4 * n
-    at_rdomain, at_reply = at_rcpt + m, at_rcpt + 2 * m
+    """``event_columns`` of Python columns: every string encoded once, hashed in one core call."""
+    return key_columns(row_keys(events))
 
-    def hashed(first: int, count: int, seeds: np.ndarray | None = None, rows: np.ndarray | None = None):
-        rows = np.arange(first, first + count, dtype=np.int64) if rows is None else rows + first
-        out = np.empty(len(rows), dtype=np.uint64)
-        separator = seeds is not None
-        seeds = np.full(len(rows), FNV_OFFSET, dtype=np.uint64) if seeds is None else seeds
-        _core.baseline_hash(offsets, data, seeds, rows, separator, out)
-        return out
 
-    rcpt_offsets = _list_offsets(events["recipients"])
-    reply_offsets = _list_offsets(events["reply_to"])
-    parent = np.repeat(np.arange(n, dtype=np.int64), np.diff(rcpt_offsets))
-    reply_parent = np.repeat(np.arange(n, dtype=np.int64), np.diff(reply_offsets))
-    tenant = hashed(0, n)
-    sender = hashed(at_sender, n, tenant)
-    rcpt_hash = hashed(at_rcpt, m, tenant[parent])
-    name_empty = np.array([not key for key in events["name_key"]], dtype=bool)
+def key_columns(keys: EventKeys) -> dict[str, np.ndarray]:
+    """The core's columns of hashes for key strings (pyscore.baseline.keys)."""
+    n, m = keys.num_rows, int(keys.rcpt_offsets[-1])
+    hashes = np.empty(4 * n + 4 * m + int(keys.reply_offsets[-1]), dtype=np.uint64)
+    _core.baseline_event_keys(n, keys.index, keys.data, hashes)
+    starts = list(itertools.accumulate((n, n, n, n, m, m, m, m), initial=0))  # the core's KeyLayout
+    names = ("sender", "domain", "global_domain", "name", "rcpt", "rcpt_domain", "pair", "reverse_pair")
+    cols = {name: hashes[a:b] for name, a, b in zip(names, starts, starts[1:], strict=False)}
+    verdict, sender_own = keys.observable() if keys.verdict is not None else (
+        np.zeros(n, np.uint8), np.zeros(n, np.uint8))
     return {
-        "time": np.array(events["time"], dtype=np.int64),
-        "sender": sender,
-        "domain": hashed(at_domain, n, tenant),
-        "global_domain": hashed(at_domain, n),
-        "name": np.where(name_empty, np.uint64(0), hashed(at_name, n, tenant)).astype(np.uint64),
-        "verdict": np.array([VERDICT_CODES.get(v, 0) for v in events["verdict"]], dtype=np.uint8),
-        "sender_own": np.array([bool(v) for v in events["sender_own"]], dtype=np.uint8),
-        "rcpt_offsets": rcpt_offsets,
-        "rcpt": rcpt_hash,
-        "rcpt_domain": hashed(at_rdomain, m, tenant[parent]),
-        "pair": hashed(at_rcpt, m, sender[parent]),
-        "reverse_pair": hashed(at_sender, m, rcpt_hash, rows=parent),
-        "reply_offsets": reply_offsets,
-        "reply_pair": hashed(at_reply, k, sender[reply_parent]),
+        "time": keys.time, **{k: cols[k] for k in names[:4]},
+        "verdict": verdict, "sender_own": sender_own, "rcpt_offsets": keys.rcpt_offsets,
+        **{k: cols[k] for k in names[4:]},
+        "reply_offsets": keys.reply_offsets, "reply_pair": hashes[starts[-1]:],
     }
-
-
-def _list_offsets(lists: list[list]) -> np.ndarray:
-    offsets = np.zeros(len(lists) + 1, dtype=np.int64)
-    if lists:
-        offsets[1:] = list(itertools.accumulate(map(len, lists)))
-    return offsets
 
 
 def _columns(events) -> dict[str, np.ndarray]:
     # A plain dict is already the core's columns; EventRows (also a dict) still needs hashing.
     return events if isinstance(events, dict) and not isinstance(events, EventRows) else event_columns(events)
+
+
+def _keys(events) -> EventKeys | None:
+    """Events that the core can hash itself (key strings), or None for tables and column dicts."""
+    if isinstance(events, EventKeys):
+        return events
+    return row_keys(events) if isinstance(events, EventRows) else None
 
 
 class BaselineStore:
@@ -256,7 +235,16 @@ class BaselineStore:
         return self._core.half_life_seconds / SECONDS_PER_DAY
 
     def lookup_batch(self, events, out: np.ndarray | None = None) -> np.ndarray:
-        """float32 (messages x len(OUTPUTS)): what was known strictly before each message's time."""
+        """float32 (messages x len(OUTPUTS)): what was known strictly before each message's time.
+
+        ``events``: EventKeys, EventRows, an Arrow events table or the core's columns. With
+        EventKeys, ``out`` may be wider (the outputs fill its first columns) or a row-strided view."""
+        keys = _keys(events)
+        if keys is not None:
+            if out is None:
+                out = np.empty((keys.num_rows, len(OUTPUTS)), dtype=np.float32)
+            self._core.lookup_keys(keys.n, keys.index, keys.data, out)
+            return out
         cols = _columns(events)
         if out is None:
             out = np.empty((len(cols["time"]), len(OUTPUTS)), dtype=np.float32)
@@ -265,10 +253,20 @@ class BaselineStore:
 
     def observe(self, events) -> None:
         """Adds messages (durably, when file-backed: returns after the log is fsynced)."""
-        self._core.observe(_columns(events))
+        keys = _keys(events)
+        if keys is not None:
+            self._core.observe_keys(keys.n, keys.index, keys.data, *keys.observable())
+        else:
+            self._core.observe(_columns(events))
 
     def replay(self, events, out: np.ndarray | None = None) -> np.ndarray:
         """Point-in-time features of time-sorted events while observing them."""
+        keys = _keys(events)
+        if keys is not None:
+            if out is None:
+                out = np.empty((keys.num_rows, len(OUTPUTS)), dtype=np.float32)
+            self._core.replay_keys(keys.n, keys.index, keys.data, *keys.observable(), out)
+            return out
         cols = _columns(events)
         if out is None:
             out = np.empty((len(cols["time"]), len(OUTPUTS)), dtype=np.float32)

@@ -220,6 +220,52 @@ struct EventColumns {
   void Validate(bool for_lookup) const;
 };
 
+// The key strings of a batch of messages in one UTF-8 column (offsets, data), in runs:
+// tenant, sender address, sender root domain and name key ("" for none), n_messages
+// strings each; the recipients' addresses, then their root domains (rcpt_offsets[n]
+// strings each, distinct within a message); the reply-to addresses (reply_offsets[n]).
+// HashEventKeys turns them into EventColumns' keys in one pass.
+struct KeyStrings {
+  int64_t n_messages = 0;
+  const int64_t* offsets = nullptr;  // NumStrings() + 1 values
+  const uint8_t* data = nullptr;
+  int64_t data_bytes = 0;
+  const int64_t* rcpt_offsets = nullptr;  // n_messages + 1
+  const int64_t* reply_offsets = nullptr;  // n_messages + 1
+  int64_t NumRecipients() const { return rcpt_offsets[n_messages]; }
+  int64_t NumReplyTo() const { return reply_offsets[n_messages]; }
+  int64_t NumStrings() const { return 4 * n_messages + 2 * NumRecipients() + NumReplyTo(); }
+  // Throws std::invalid_argument on decreasing or out-of-range offsets.
+  void Validate() const;
+};
+
+// Where each key column sits in the buffer HashEventKeys fills: sender, domain,
+// global_domain, name (n values each), rcpt, rcpt_domain, pair, reverse_pair
+// (per recipient) and reply_pair (per reply-to address).
+struct KeyLayout {
+  int64_t n, recipients, reply_to;
+  explicit KeyLayout(const KeyStrings& s) : n(s.n_messages), recipients(s.NumRecipients()), reply_to(s.NumReplyTo()) {}
+  int64_t Sender() const { return 0; }
+  int64_t Domain() const { return n; }
+  int64_t GlobalDomain() const { return 2 * n; }
+  int64_t Name() const { return 3 * n; }
+  int64_t Rcpt() const { return 4 * n; }
+  int64_t RcptDomain() const { return 4 * n + recipients; }
+  int64_t Pair() const { return 4 * n + 2 * recipients; }
+  int64_t ReversePair() const { return 4 * n + 3 * recipients; }
+  int64_t ReplyPair() const { return 4 * n + 4 * recipients; }
+  int64_t Size() const { return 4 * n + 4 * recipients + reply_to; }
+};
+
+// Fills keys[KeyLayout(s).Size()] with the hashes EventColumns documents (a name key
+// "" hashes to 0, no name). s must be valid (KeyStrings::Validate).
+void HashEventKeys(const KeyStrings& s, uint64_t* keys);
+
+// EventColumns over hashed keys plus the caller's per-message columns (verdict and
+// sender_own may be null for lookups, which read neither).
+EventColumns EventColumnsOfKeys(const KeyStrings& s, const uint64_t* keys, const int64_t* time,
+                                const uint8_t* verdict, const uint8_t* sender_own);
+
 // Columns of the lookup output, one float32 row per message. NaN = not applicable.
 enum Output : int {
   kSenderPrevalence = 0,  // 0 new, 1 rare, 2 common (messages strictly before t)
@@ -278,7 +324,9 @@ class BaselineStore {
                                              double half_life_seconds, bool sync);
 
   // Fills out[n_messages * kNumOutputs] with what the store knew strictly before each time.
-  void Lookup(const EventColumns& ev, float* out) const;
+  void Lookup(const EventColumns& ev, float* out) const { Lookup(ev, out, kNumOutputs); }
+  // The same, row m written at out + m * row_stride (row_stride >= kNumOutputs).
+  void Lookup(const EventColumns& ev, float* out, int64_t row_stride) const;
   // Applies the messages in order, then appends them to the log (one record) when file-backed.
   void Observe(const EventColumns& ev);
   // Point-in-time replay of a batch sorted by time: lookups of message i see only
