@@ -11,6 +11,7 @@ void BindForest(py::module_& m);    // cpp/bindings/forest.cpp
 void BindRules(py::module_& m);     // cpp/bindings/rules.cpp
 void BindBaseline(py::module_& m);  // cpp/bindings/baseline.cpp
 void BindDecision(py::module_& m);  // cpp/bindings/decision.cpp
+void BindStrings(py::module_& m);   // cpp/bindings/strings.cpp
 
 PYBIND11_MODULE(_core, m) {
   m.doc() = "pyscore compiled core: columns, programs, forests, policies.";
@@ -20,4 +21,5 @@ PYBIND11_MODULE(_core, m) {
   BindRules(m);
   BindBaseline(m);
   BindDecision(m);
+  BindStrings(m);
 }

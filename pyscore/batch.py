@@ -27,6 +27,7 @@ from operator import itemgetter
 
 import numpy as np
 
+from pyscore import _core
 from pyscore._dtypes import OFFSET_DTYPE
 from pyscore.message import Message
 
@@ -360,16 +361,9 @@ _LIST_GETTERS = [(elements_of, _LIST_STR_COLUMNS[group], sum(k == "str" for _, k
 
 
 def encode_strings(strings: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """(text, offsets) of the strings, UTF-8 (lone surrogates replaced), in one buffer."""
-    try:
-        encoded = list(map(str.encode, strings))  # a C loop; strict UTF-8 fails only on lone surrogates
-    except UnicodeEncodeError:
-        encoded = [s.encode("utf-8", "replace") for s in strings]
-    # accumulate + fromiter: np.cumsum on a Python list costs more than the data for small batches.
-    offsets = np.fromiter(accumulate(map(len, encoded), initial=0), dtype=OFFSET_DTYPE, count=len(strings) + 1)
-    # bytearray.join: one copy into a writable buffer (Numba compiles read-only arrays as
-    # another signature)
-    return np.frombuffer(bytearray().join(encoded), dtype=np.uint8), offsets
+    """(text, offsets) of the strings, UTF-8 (lone surrogates replaced), in one writable buffer
+    (Numba compiles read-only arrays as another signature)."""
+    return _core.utf8_concat(strings)
 
 
 def _starts(counts: list[int]) -> np.ndarray:

@@ -8,6 +8,7 @@ import io
 import json
 import zipfile
 
+import numpy as np
 import pytest
 
 from pyscore.message import AuthCheck, Domain, Message
@@ -177,6 +178,25 @@ def test_lone_surrogates_are_replaced_not_fatal():
 
     batch = MessageBatch.from_messages(_batch_messages()[1:2])
     assert batch.column("subject.subject")[0] == "caf\u00e9 ? lone surrogate"
+
+
+def test_encode_strings_equals_str_encode_with_replace():
+    from pyscore.batch import encode_strings
+
+    class Sub(str):
+        pass
+
+    strings = ["", "plain ascii", "caf\u00e9", "\u0420\u0430y \u20ac10", "emoji \U0001f600", "lone \ud800 x",
+               "\udfff", Sub("subclass \u00e9"), "x" * 5000, ""]
+    text, offsets = encode_strings(strings)
+    want = [s.encode("utf-8", "replace") for s in strings]
+    assert text.dtype == np.uint8 and offsets.dtype == np.int64 and text.flags.writeable
+    assert offsets.tolist() == [0, *np.cumsum([len(w) for w in want]).tolist()]
+    assert text.tobytes() == b"".join(want)
+    empty_text, empty_offsets = encode_strings([])
+    assert len(empty_text) == 0 and empty_offsets.tolist() == [0]
+    with pytest.raises(TypeError, match="item 1 is a bytes"):
+        encode_strings(["a", b"b"])
 
 
 def test_packed_batch_from_plain_columns_matches_the_packed_build():
