@@ -705,19 +705,18 @@ def _ratio(num, den):
 
 @njit(cache=True)
 def content_kernel(subj_off, subj_data, text_off, text_data, htext_off, htext_data, html_off, html_data,
-                   fold, flags, text_cap, html_cap,
+                   fold, flags, acls, aout, text_cap, html_cap,
                    p_class, p_table, p_out, p_link, p_next, p_len, p_label, n_fam,
                    h_class, h_table, h_out, h_link, h_next, h_len, h_label, n_html,
                    callback, p_max, h_max, buf, out):
     """Fills the content block; column order is content.SIGNALS. buf: scratch of
     at least 2 * max(text_cap, html_cap) + 16 bytes; p_max, h_max: the longest phrase
-    and HTML pattern."""
+    and HTML pattern; acls, aout: ascii_tables(fold, flags)."""
     n_msg = subj_off.shape[0] - 1
     stats = np.zeros(N_STATS, dtype=np.int64)
     fam_body = np.zeros(n_fam, dtype=np.int64)
     fam_subj = np.zeros(n_fam, dtype=np.int64)
     html_counts = np.zeros(n_html, dtype=np.int64)
-    acls, aout = ascii_tables(fold, flags)
     for m in range(n_msg):
         # subject
         stats[:] = 0
@@ -1503,6 +1502,7 @@ def identity_kernel(dom_off, dom_data, root_off, root_data, tld_off, tld_data, e
     dkey = np.empty(1024, dtype=np.uint8)
     dflat = np.empty(1024, dtype=np.uint8)
     bhits = np.zeros(max(1, n_brand), dtype=np.uint8)
+    present = np.zeros(256, dtype=np.uint8)
     for m in range(n_msg):
         t = tenant_of[m]
         da, db = dom_off[m], dom_off[m + 1]
@@ -1608,8 +1608,18 @@ def identity_kernel(dom_off, dom_data, root_off, root_data, tld_off, tld_data, e
                 look = False
                 skel_eq = False
                 swap = False
+                # bytes of the skeleton: a brand holding cap or more bytes that it lacks is at
+                # distance cap or more (each needs an edit), so not equal, not close: skipped
+                present[:] = 0
+                for i in range(n_skel):
+                    present[skel[i]] = 1
                 for b in range(n_brand):
                     if not brand_enabled[t, b]:
+                        continue
+                    missing = 0
+                    for i in range(bsk_off[b], bsk_off[b + 1]):
+                        missing += 1 - present[bsk[i]]
+                    if missing >= cap:
                         continue
                     d = edit_distance(skel, 0, n_skel, bsk, bsk_off[b], bsk_off[b + 1], cap, row)
                     best = min(best, d)
@@ -1637,11 +1647,17 @@ def identity_kernel(dom_off, dom_data, root_off, root_data, tld_off, tld_data, e
         pa, pb = disp_off[m], disp_off[m + 1]
         nk = name_key_into(disp_data, pa, pb, fold, flags, dkey, True)
         named = False
+        present[:] = 0  # bytes that begin a word of the key: a brand key can only match at one
+        for i in range(nk):
+            if i == 0 or dkey[i - 1] == 32:
+                present[dkey[i]] = 1
         for b in range(n_brand):
             if not brand_enabled[t, b]:
                 continue
             ka, kb = brand_key_off[b], brand_key_off[b + 1]
             kn = kb - ka
+            if kn > 0 and not present[brand_key_data[ka]]:
+                continue
             for i in range(0, nk - kn + 1):
                 if i > 0 and dkey[i - 1] != 32:
                     continue
@@ -1788,10 +1804,11 @@ G_LINKS, G_ATT, G_MEMBERS, G_RT, G_HOPS, G_FIELDS, G_REFS, G_TO, G_CC, G_BCC, G_
 
 U8_PARTS = ("flags", "p_class", "h_class", "m_class", "w_class", "b_class", "link_risky", "att_risky",
             "has_own", "has_vips", "has_finance", "brand_key_data", "own_label_data", "vip_key_data",
-            "brand_skel_data", "own_skel_data", "link_words", "header_words", "reply", "forward")
+            "brand_skel_data", "own_skel_data", "link_words", "header_words", "reply", "forward", "ascii_class",
+            "ascii_out")
 (U8_FLAGS, U8_P_CLASS, U8_H_CLASS, U8_M_CLASS, U8_W_CLASS, U8_B_CLASS, U8_LINK_RISKY, U8_ATT_RISKY,
  U8_HAS_OWN, U8_HAS_VIPS, U8_HAS_FIN, U8_BRAND_KEY, U8_OWN_LABEL, U8_VIP_KEY, U8_BSK, U8_OSK,
- U8_LINK_WORDS, U8_HDR_WORDS, U8_REPLY, U8_FWD) = range(len(U8_PARTS))
+ U8_LINK_WORDS, U8_HDR_WORDS, U8_REPLY, U8_FWD, U8_ASCII_CLASS, U8_ASCII_OUT) = range(len(U8_PARTS))
 
 # Automaton vectors: 5 per automaton (out_pat, dict_link, next_out, pat_len, pat_label).
 AUTOMATA = ("p", "h", "m", "w", "b")  # phrases, html, mailers, url words, brands
@@ -1866,7 +1883,7 @@ def signals_kernel(text, off, s_start, s_idx, nums, n_start, n_idx, g_off, g_idx
         p = I32_P
         h = I32_H
         content_kernel(sc(S_SUBJ), text, sc(S_TEXT), text, sc(S_HTEXT), text, sc(S_HTML), text,
-                       fold, flags, params[P_TEXT_CAP], params[P_HTML_CAP],
+                       fold, flags, u8p(U8_ASCII_CLASS), u8p(U8_ASCII_OUT), params[P_TEXT_CAP], params[P_HTML_CAP],
                        u8p(U8_P_CLASS), p_table, i32p(p), i32p(p + 1), i32p(p + 2), i32p(p + 3), i32p(p + 4),
                        params[P_N_FAM],
                        u8p(U8_H_CLASS), h_table, i32p(h), i32p(h + 1), i32p(h + 2), i32p(h + 3), i32p(h + 4),

@@ -82,7 +82,9 @@ def build_kernel_tables(tables: OrgTables) -> KernelTables:
     if int(html.byte_class.max()) >= k.HTML_SKIP:
         raise ValueError("html_tricks.txt: too many distinct bytes for the HTML automaton")
     classes["h"] = k.html_byte_class(html.byte_class)  # ac_scan_html reads the derived classes
-    u8 = {"flags": flags, **{f"{a}_class": classes[a] for a in k.AUTOMATA},
+    ascii_class, ascii_out = k.ascii_tables(fold, flags)
+    u8 = {"flags": flags, **{f"{a}_class": classes[a] for a in k.AUTOMATA}, "ascii_class": ascii_class,
+          "ascii_out": ascii_out,
           "link_risky": link_risky, "att_risky": att_risky, "has_own": tables.has_own, "has_vips": tables.has_vips,
           "has_finance": tables.has_finance, "brand_key_data": tables.brand_key_data,
           "own_label_data": tables.own_label_data, "vip_key_data": tables.vip_key_data,
@@ -139,10 +141,10 @@ def _index(names: Sequence[str], where: dict[str, int], what: str) -> np.ndarray
 
 def column_maps(layout: Layout) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(string, number, group) indexes in the layout of the columns the kernels read."""
-    from pyscore.signals import _kernels as k
-
     hit = _COLUMN_MAPS.get(id(layout))
     if hit is None or hit[0] is not layout:
+        from pyscore.signals import _kernels as k
+
         if len(_COLUMN_MAPS) >= 64:
             _COLUMN_MAPS.clear()
         maps = (_index(k.STR_COLS, layout.strings, "string column"),
@@ -192,22 +194,38 @@ def _blocks(starts: dict[str, int]) -> tuple[np.ndarray, int]:
     return hit
 
 
+_LAST: list = [None, None, None]  # [starts dict, a copy of it, _blocks of it]: the registry asks the same every call
+
+
 def compute_blocks(batch: MessageBatch, context: ScoringContext, out: np.ndarray, starts: dict[str, int]) -> None:
     """Fill the blocks of the groups named in ``starts`` (group -> first column in out;
     each block is as wide as the group's signals) with one kernel call."""
-    from pyscore.signals import _kernels
-
-    blocks, width = _blocks(starts)
-    if out.dtype != np.float32 or out.ndim != 2 or not out.flags.c_contiguous or out.shape[0] != len(batch):
-        raise ValueError(f"signals: out must be a C-contiguous float32 matrix with {len(batch)} rows")
+    # The one-message path: every lookup here is cached, since for one message the
+    # Python around the kernel costs as much as the kernel's own work.
+    last = _LAST
+    if starts is last[0] and starts == last[1]:
+        blocks, width = last[2]
+    else:
+        blocks, width = _blocks(starts)
+        last[0], last[1], last[2] = starts, dict(starts), (blocks, width)
+    n = len(batch)
+    if out.dtype != np.float32 or out.ndim != 2 or not out.flags.c_contiguous or out.shape[0] != n:
+        raise ValueError(f"signals: out must be a C-contiguous float32 matrix with {n} rows")
     if out.shape[1] < width:
         raise ValueError(f"signals: out has {out.shape[1]} columns, too few for the blocks {starts}")
     packed = batch.packed
     s_idx, n_idx, g_idx = column_maps(packed.layout)
     tables, tenant_of = org_tables(context)
-    _kernels.signals_kernel(packed.text, packed.offsets, packed.string_start, s_idx, packed.numbers,
-                            packed.number_start, n_idx, packed.group_offsets, g_idx, tenant_of,
-                            *kernel_tables(tables).arrays, blocks, _buffer(), out)
+    _kernel()(packed.text, packed.offsets, packed.string_start, s_idx, packed.numbers, packed.number_start, n_idx,
+              packed.group_offsets, g_idx, tenant_of, *kernel_tables(tables).arrays, blocks, _buffer(), out)
+
+
+@functools.cache
+def _kernel():
+    """_kernels.signals_kernel, imported on first use (importing numba takes a while)."""
+    from pyscore.signals import _kernels
+
+    return _kernels.signals_kernel
 
 
 def group_compute(name: str):
