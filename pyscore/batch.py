@@ -394,14 +394,20 @@ def pack_messages(messages: list[Message]) -> PackedBatch:
         per_message = [elements_of(m) for m in messages]
         lengths += map(len, per_message)
         flat = per_message[0] if n == 1 else [e for elements in per_message for e in elements]
+        str_counts += [len(flat)] * n_str
+        num_counts += [len(flat)] * len(num_getters)
+        if not flat:  # most groups of one message: its columns add nothing
+            continue
         for column in str_columns(flat):
             strings += column
         for get in num_getters:
             numbers += map(get, flat)
-        str_counts += [len(flat)] * n_str
-        num_counts += [len(flat)] * len(num_getters)
     group_offsets = np.zeros((len(_LIST_GETTERS), n + 1), dtype=OFFSET_DTYPE)
-    np.cumsum(np.array(lengths, dtype=OFFSET_DTYPE).reshape(len(_LIST_GETTERS), n), axis=1, out=group_offsets[:, 1:])
+    if n == 1:
+        group_offsets[:, 1] = lengths
+    else:
+        np.cumsum(np.array(lengths, dtype=OFFSET_DTYPE).reshape(len(_LIST_GETTERS), n), axis=1,
+                  out=group_offsets[:, 1:])
     text, offsets = encode_strings(strings)
     return PackedBatch(SPEC_LAYOUT, text, offsets, _starts(str_counts), np.array(numbers, dtype=NUMBER_DTYPE),
                        _starts(num_counts), group_offsets)
