@@ -386,12 +386,8 @@ _HOST_STRIP = "()[];<>,"
 _COMMENT = re.compile(r"\([^()]*\)")
 
 
-def _word_after(words: list[str], keyword: str) -> tuple[int, str]:
-    """(index of ``keyword`` among the words, the word after it), or (-1, "")."""
-    if keyword not in words:  # cheaper than the ValueError of a failed index()
-        return -1, ""
-    i = words.index(keyword)
-    return i, words[i + 1].strip(_HOST_STRIP) if i + 1 < len(words) else ""
+# Received dates repeat within a message (relays of one site stamp the same second).
+_hop_date = functools.lru_cache(maxsize=1024)(_fast_date)
 
 
 def parse_hop(index: int, value: str, defects: list[Defect]) -> Hop:
@@ -402,13 +398,27 @@ def parse_hop(index: int, value: str, defects: list[Defect]) -> Hop:
     low = head.lower()
     # Clauses are read outside comments: "(qmail 1 invoked by uid 0)" has no "by" clause.
     words = (_COMMENT.sub(" ", low) if "(" in low else low).split()
-    by_i, by_host = _word_after(words, "by")
-    _, from_host = _word_after(words, "from")
-    _, proto = _word_after(words, "with")
-    by_at = low.find("by " + by_host) if by_i >= 0 else -1
-    from_part = low[:by_at] if by_at > 0 else low
-    ip = _IP_BRACKET.search(from_part) or _IPV4.search(from_part)
-    time = _fast_date(when) if when else None
+    # The word after each keyword (``_word_after`` inlined: this runs for every hop).
+    last = len(words) - 1
+    by_host = from_host = proto = ""
+    by_at = -1
+    if "by" in words:
+        i = words.index("by")
+        if i < last:
+            by_host = words[i + 1].strip(_HOST_STRIP)
+        by_at = low.find("by " + by_host)
+    if "from" in words:
+        i = words.index("from")
+        if i < last:
+            from_host = words[i + 1].strip(_HOST_STRIP)
+    if "with" in words:
+        i = words.index("with")
+        if i < last:
+            proto = words[i + 1].strip(_HOST_STRIP)
+    # The IP is read before the "by" clause: searched in place up to it (the same as in a slice).
+    from_end = by_at if by_at > 0 else len(low)
+    ip = _IP_BRACKET.search(low, 0, from_end) or _IPV4.search(low, 0, from_end)
+    time = _hop_date(when) if when else None
     if time is None and when.strip():
         time = parse_date(_FRACTION.sub(r"\1", when), [])
     if time is None:
@@ -417,14 +427,8 @@ def parse_hop(index: int, value: str, defects: list[Defect]) -> Hop:
         time = parse_date(_FRACTION.sub(r"\1", dates[-1]), []) if dates else None
         if time is None:
             defects.append(Defect("bad_received_date", (when.strip() or value.strip())[:60]))
-    return Hop(
-        index=index,
-        from_host=from_host,
-        from_ip=ip.group(1).lower() if ip else "",
-        by_host=by_host,
-        protocol=proto.strip(_HOST_STRIP),
-        time=time,
-    )
+    return Hop(index=index, from_host=from_host, from_ip=ip.group(1).lower() if ip else "", by_host=by_host,
+               protocol=proto, time=time)
 
 
 # ---------------------------------------------------------------- authentication

@@ -18,6 +18,8 @@ except ImportError:  # pragma: no cover - exercised by the fallback tests
     LexborHTMLParser = None
 
 _HIDDEN_TAGS = ["script", "style", "title", "noscript", "template"]
+_LINK_SELECTOR = "a[href], area[href], form[action]"
+_AREA_OR_FORM = re.compile(r"<(?:area|form)", re.I)  # tag names are not escaped, so every such element has this text
 _ZERO_WIDTH = ("\u200b", "\u200c", "\u200d", "\u2060", "\ufeff")
 
 
@@ -33,7 +35,11 @@ def render(html: str, link_limit: int) -> tuple[str, list[tuple[str, str]]]:
     tree = LexborHTMLParser(html)
     tree.strip_tags(_HIDDEN_TAGS)
     links: list[tuple[str, str]] = []
-    for node in tree.css("a[href], area[href], form[action]"):
+    # Without <area or <form in the source only <a> elements can carry links, and a
+    # walk by tag name costs less than compiling the selector; an <a> without href
+    # gives "" and is skipped below, as the selector would skip it.
+    nodes = tree.css(_LINK_SELECTOR) if _AREA_OR_FORM.search(html) else tree.tags("a")
+    for node in nodes:
         tag = node.tag
         href = node.attrs.get("action" if tag == "form" else "href") or ""
         if " " in href or not href.isprintable():  # white space or controls (printable has none but " ")
@@ -244,6 +250,7 @@ _MARKS = (
     (re.compile(r"__________+[ \t]*\n[ \t>]*\*?From:"), "", False),  # ten or more "_"
 )
 _WROTE = ("wrote:", "a écrit", "schrieb:", "escribió:", "ha scritto:", "schreef:")
+_WROTE_ASCII = tuple(word for word in _WROTE if word.isascii())  # all an ASCII text can hold
 _ON_LINE = re.compile(r"[ \t>]*(?:On|Le|Am|El|Il|Op)\b")
 _NOTES_DATE = re.compile(r"([^\n]{0,200} on )?[ \t]*\d{1,2}/\d{1,2}/\d{2,4} \d{1,2}:\d\d(?::\d\d)?(?: ?[AP]M)?[ \t]*\n")
 _LINE_PREFIX = frozenset(" \t>*")
@@ -314,7 +321,7 @@ def _thread_cut(text: str) -> tuple[int, list[tuple[int, int]]]:
             m = _search_mark(mark, literal, one_line, text, m.end(), cut)
         if m is not None:
             cut = _line_start(text, m.start())
-    for word in _WROTE:
+    for word in _WROTE_ASCII if text.isascii() else _WROTE:
         pos = text.find(word, 0, cut)
         while pos >= 0:
             # "On <date>, <name> wrote:" on one line, or wrapped over a few.

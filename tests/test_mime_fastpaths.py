@@ -177,3 +177,86 @@ def test_long_address_lists_are_not_cached():
     assert len(boxes) == 200 and defects == ()
     assert mime_headers._cached_mailbox_list.cache_info().currsize == before
     assert mime_headers.mailbox_list(value, 3)[1][0].kind == "too_many_addresses"
+
+
+# ---------------------------------------------------------------- header block: split vs the line-by-line findall
+
+# The header splitter as first written: one findall over LF text whose rows are fields
+# or (group 3) lines that are not fields.
+_FIELD_LINE = re.compile(r"([!-9;-~]+)[ \t]*:[ \t]*([^\n]*(?:\n[ \t][^\n]*)*)\n|([^\n]*)\n")
+
+
+def _fields_by_findall(head: bytes, limits) -> list[tuple[str, str]] | None:
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    if "\r" in text:
+        text = text.replace("\r\n", "\n")
+    if not text.endswith("\n"):
+        text += "\n"
+    rows = _FIELD_LINE.findall(text)
+    if len(rows) > limits.max_headers or any(row[2] or not row[0] for row in rows):
+        return None
+    if len(text) > limits.max_header_chars and max(len(row[1]) for row in rows) > limits.max_header_chars:
+        return None
+    return [(name, value.replace("\n", "").rstrip()) for name, value, _ in rows]
+
+
+_HEAD_PIECES = st.sampled_from([
+    "Subject", "X-A", "a", ":", ": ", " :", "\t", " ", "\n", "\r\n", "\r", "\n ", "\r\n\t", "\n\t", "value", "v",
+    "=?utf-8?q?x?=", "\u00fc", "\x0c", "\x1c", "\xa0", "No colon", "-", "(", "\n\n",
+])
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.lists(_HEAD_PIECES, max_size=30).map("".join), st.integers(1, 6), st.integers(1, 12))
+def test_header_split_matches_line_findall(text, max_headers, max_chars):
+    from pyscore.mime import ParseLimits, _fast_fields
+
+    head = text.encode("utf-8")
+    for limits in (ParseLimits(), ParseLimits(max_headers=max_headers, max_header_chars=max_chars)):
+        assert _fast_fields(head, limits) == _fields_by_findall(head, limits), (text, limits)
+
+
+def test_header_split_keeps_the_white_space_of_a_value_that_starts_folded():
+    from pyscore.mime import ParseLimits, _fast_fields
+
+    head = b"X-A:\r\n  folded\r\n\tmore \r\nB: 1\r\n"
+    assert _fast_fields(head, ParseLimits()) == [("X-A", "  folded\tmore"), ("B", "1")]
+    assert _fast_fields(b"A: 1\r\nnot a header\r\n", ParseLimits()) is None
+
+
+# ---------------------------------------------------------------- HTML links: walk by tag name vs the selector
+
+_HTML_PIECES = st.sampled_from([
+    "<a href='h1'>", "<a>", "<A HREF=\"h2\">", "</a>", "<area href='h3'>", "<AREA href=h4>", "<form action='h5'>",
+    "<form>", "</form>", "<svg><a href='h6'>x</a></svg>", "<template><a href='h7'>t</a></template>", "<p>", "text",
+    "<a href=''>", "<a href='#top'>", "<!-- <a href='h8'> -->", "<script><a href='h9'></script>", " ", "<div>",
+    "<a href=' h 10 '>sp</a>", "<table><tr><td><a href='h11'>c</a>",
+])
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_HTML_PIECES, max_size=14).map("".join), st.integers(1, 5))
+def test_render_links_by_tag_name_match_the_selector(html, limit):
+    fast = mime_html.render(html, limit)
+    original = mime_html._AREA_OR_FORM
+    try:
+        mime_html._AREA_OR_FORM = re.compile("")  # always "present": the selector path
+        general = mime_html.render(html, limit)
+    finally:
+        mime_html._AREA_OR_FORM = original
+    assert fast == general
+
+
+@settings(max_examples=300, deadline=None)
+@given(_MARK_TEXT.map(lambda t: t.replace("x", "On Mon, A wrote:\n> q\n")))
+def test_thread_cut_skips_only_words_an_ascii_text_cannot_hold(text):
+    cut = mime_html._thread_cut(text)
+    original = mime_html._WROTE_ASCII
+    try:
+        mime_html._WROTE_ASCII = mime_html._WROTE
+        assert mime_html._thread_cut(text) == cut
+    finally:
+        mime_html._WROTE_ASCII = original
