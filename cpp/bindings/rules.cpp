@@ -7,6 +7,7 @@
 
 namespace py = pybind11;
 using pyscore::LiteralMatcher;
+using pyscore::ColumnOps;
 using pyscore::RuleProgram;
 
 namespace {
@@ -90,6 +91,70 @@ void BindRules(py::module_& m) {
           "Matcher i over rows first[i] .. first[i] + n_rows[i] of one shared (offsets, data) buffer: "
           "every column of a packed batch in one call.")
       .def_property_readonly("n_patterns", &LiteralMatcher::NumPatterns);
+
+  py::class_<ColumnOps>(m, "ColumnOps",
+                        "Atoms and numeric columns read straight from a packed batch, computed in one call.")
+      .def(py::init([](CArray<int32_t> level_group, CArray<int32_t> atom_ops, CArray<int32_t> num_ops,
+                       const std::vector<py::bytes>& constants) {
+             if (atom_ops.ndim() != 2 || atom_ops.shape(1) != 8) throw std::invalid_argument("atom_ops must be (n, 8)");
+             if (num_ops.ndim() != 2 || num_ops.shape(1) != 6) throw std::invalid_argument("num_ops must be (n, 6)");
+             std::vector<ColumnOps::AtomOp> atoms(static_cast<size_t>(atom_ops.shape(0)));
+             for (size_t i = 0; i < atoms.size(); ++i) {
+               const int32_t* r = atom_ops.data() + i * 8;
+               atoms[i] = {r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7]};
+             }
+             std::vector<ColumnOps::NumOp> nums(static_cast<size_t>(num_ops.shape(0)));
+             for (size_t i = 0; i < nums.size(); ++i) {
+               const int32_t* r = num_ops.data() + i * 6;
+               nums[i] = {r[0], r[1], r[2], r[3], r[4], r[5]};
+             }
+             std::vector<std::string> consts;
+             for (const auto& c : constants) consts.emplace_back(c);
+             return new ColumnOps(ToVector(level_group), std::move(atoms), std::move(nums), std::move(consts));
+           }),
+           py::arg("level_group"), py::arg("atom_ops"), py::arg("num_ops"), py::arg("constants"),
+           "atom_ops rows: kind (0 non-null, 1 ==, 2 !=, 3 pair match), atom, level, column a, its level, "
+           "column b, its level, pair mode (+16 folded); num_ops rows: kind (0 number column, 1 signal, "
+           "2 code points, 3 edit distance to a constant), column, level, source, source level, constant.")
+      .def(
+          "run",
+          [](const ColumnOps& self, CArray<uint8_t> text, CArray<int64_t> offsets, CArray<int64_t> string_start,
+             CArray<double> numbers, CArray<int64_t> number_start, CArray<int64_t> group_offsets,
+             CArray<double> signals, CArray<int64_t> level_rows, CArray<int64_t> atom_base,
+             py::array_t<uint8_t, py::array::c_style> buf, CArray<int64_t> num_base,
+             py::array_t<double, py::array::c_style> nums) {
+            if (group_offsets.ndim() != 2) throw std::invalid_argument("group_offsets must be 2-D");
+            if (signals.ndim() != 2) throw std::invalid_argument("signals must be 2-D");
+            pyscore::PackedView v;
+            v.n_messages = group_offsets.shape(1) - 1;
+            v.text = text.data();
+            v.n_text = text.size();
+            v.offsets = offsets.data();
+            v.n_offsets = offsets.size();
+            v.string_start = string_start.data();
+            v.n_string_columns = string_start.size() - 1;
+            v.numbers = numbers.data();
+            v.number_start = number_start.data();
+            v.n_number_columns = number_start.size() - 1;
+            v.group_offsets = group_offsets.data();
+            v.n_groups = group_offsets.shape(0);
+            if (v.n_messages < 0 || v.n_string_columns < 0 || v.n_number_columns < 0)
+              throw std::invalid_argument("ColumnOps.run: empty offsets or starts");
+            if (signals.shape(0) != v.n_messages) throw std::invalid_argument("signals must have a row per message");
+            for (int64_t k = 0; k <= v.n_number_columns; ++k) {
+              if (number_start.data()[k] < 0 || number_start.data()[k] > numbers.size() ||
+                  (k > 0 && number_start.data()[k] < number_start.data()[k - 1]))
+                throw std::invalid_argument("ColumnOps.run: number_start exceeds the numbers");
+            }
+            uint8_t* buf_ptr = buf.mutable_data();
+            double* nums_ptr = nums.mutable_data();
+            py::gil_scoped_release release;
+            self.Run(v, signals.data(), signals.shape(1), level_rows.data(), level_rows.size(), atom_base.data(),
+                     atom_base.size(), buf_ptr, buf.size(), num_base.data(), num_base.size(), nums_ptr, nums.size());
+          },
+          py::arg("text"), py::arg("offsets"), py::arg("string_start"), py::arg("numbers"), py::arg("number_start"),
+          py::arg("group_offsets"), py::arg("signals"), py::arg("level_rows"), py::arg("atom_base"), py::arg("buf"),
+          py::arg("num_base"), py::arg("nums"));
 
   py::class_<RuleProgram>(m, "RuleProgram", "A flat boolean program over atoms, evaluated per message.")
       .def(py::init([](CArray<int8_t> op, CArray<int32_t> a, CArray<int32_t> b, CArray<int32_t> first_kid,

@@ -19,7 +19,7 @@ import numpy as np
 from pyscore import _core
 from pyscore._dtypes import OFFSET_DTYPE
 from pyscore.batch import MessageBatch, StringColumn
-from pyscore.rules import fastregex
+from pyscore.rules import columnops, fastregex
 from pyscore.rules import functions as fn
 from pyscore.rules.compiler import LAZY_ATOMS, Compiler, regex_literal_sets
 from pyscore.rules.types import prevalence_of
@@ -68,9 +68,9 @@ def _run_plan(plan: tuple, v: str, folded: list | None = None) -> bool:
 
 
 _NO_CODES = (np.zeros(0, np.int64), np.zeros(1, OFFSET_DTYPE), 0)
+_NO_COLUMN_OPS = columnops.ColumnPlan(None, frozenset(), frozenset())
 _WHOLE_TEXT = 1 << 13  # packed texts up to this size are checked and copied once per batch
 _SMALL = 16  # batches of at most this many messages scan every value: guards cost more than scans
-_PAIR_MODES = {"contains": 1, "starts_with": 2, "ends_with": 4}
 
 
 def _take(col: StringColumn, idx: np.ndarray) -> StringColumn:
@@ -201,6 +201,7 @@ class _Plan:
         self._layouts: dict[int, tuple] = {}
         self._strings: dict[int, tuple] = {}
         self._slow: tuple | None = None
+        self._column_plans: dict[int, tuple] = {}
         groups: dict[tuple, list[tuple[int, str]]] = {}
         for i, key in enumerate(c.num_cols):
             if key[0] == "lev" and (key[1][0] == "const" or key[2][0] == "const"):
@@ -214,6 +215,14 @@ class _Plan:
             index = {const: j for j, const in enumerate(consts)}
             self.lev_groups.append((group, [(i, index.get(const, -1)) for i, const in targets],
                                     StringColumn.from_strings(consts)))
+
+    def columns(self, layout) -> columnops.ColumnPlan:
+        """The atoms and numeric columns the core computes straight from batches packed in ``layout``."""
+        found = self._column_plans.get(id(layout))
+        if found is None or found[0] is not layout:
+            found = self._column_plans[id(layout)] = (layout, columnops.build(self._c, layout, self.signal_index,
+                                                                               self.packed_name))
+        return found[1]
 
     def packed_name(self, key: tuple) -> str | None:
         """The packed-batch name of a batch column key (("col", path) or ("elem", level, field))."""
@@ -513,9 +522,14 @@ class _BatchRun:
         np.cumsum(np.array(self.rows, OFFSET_DTYPE)[self.plan.atom_level], out=atom_base[1:])
         buf = np.zeros(int(atom_base[-1]), np.uint8)
         self._match_literals(matchers, atom_base, buf)
+        num_base = np.zeros(len(c.num_cols) + 1, OFFSET_DTYPE)
+        np.cumsum(np.array(self.rows, OFFSET_DTYPE)[self.plan.num_level], out=num_base[1:])
+        nums = np.empty(int(num_base[-1]))
+        covered = self._column_ops(atom_base, buf, num_base, nums)
         for aid in self.plan.eager_atoms:
-            buf[atom_base[aid]:atom_base[aid + 1]] = self._atom(c.atoms[aid], buf, atom_base, None)
-        nums, num_base = self._numbers()
+            if aid not in covered.atoms:
+                buf[atom_base[aid]:atom_base[aid + 1]] = self._atom(c.atoms[aid], buf, atom_base, None)
+        self._numbers(nums, num_base, covered.nums)
         codes, code_base, n_codes = self._codes()
         offsets = [np.zeros(1, OFFSET_DTYPE)] + [o for o in self.offsets[1:]]
         off_base = np.zeros(len(offsets), OFFSET_DTYPE)
@@ -535,6 +549,8 @@ class _BatchRun:
                 idx = self.lift(0, c.atom_level[aid])
                 needs[aid] = need if idx is None else need[idx]
         for aid in slow:
+            if aid in covered.atoms:
+                continue
             need = None if needs is None else needs[aid]
             buf[atom_base[aid]:atom_base[aid + 1]] = self._atom(c.atoms[aid], buf, atom_base, need)
         if fast is not None:
@@ -546,6 +562,18 @@ class _BatchRun:
         out = np.zeros((n, n_rules), np.uint8)
         program.evaluate(n, *args, buf, atom_base, nums, num_base, codes, code_base, n_codes, out)
         return out
+
+    def _column_ops(self, atom_base: np.ndarray, buf: np.ndarray, num_base: np.ndarray,
+                    nums: np.ndarray) -> columnops.ColumnPlan:
+        """Atoms and numeric columns read straight from the packed batch, in one core call."""
+        if self.packed is None:
+            return _NO_COLUMN_OPS
+        plan = self.plan.columns(self.packed.layout)
+        if plan.ops is not None:
+            p = self.packed
+            plan.ops.run(p.text, p.offsets, p.string_start, p.numbers, p.number_start, p.group_offsets, self.signals,
+                         np.array(self.rows, OFFSET_DTYPE), atom_base, buf, num_base, nums)
+        return plan
 
     def _match_literals(self, matchers: list, atom_base: np.ndarray, buf: np.ndarray) -> None:
         """Every literal matcher: those on columns of a packed batch in one core call."""
@@ -657,7 +685,7 @@ class _BatchRun:
             _, a, b, lv = key
             (ha, na), (hb, nb) = self.hashes_at(a, lv), self.hashes_at(b, lv)
             return na & nb & ((ha == hb) if kind == "streq" else (ha != hb))
-        pair_mode = _PAIR_MODES.get(key[1].split(".", 1)[1].lstrip("i")) if kind == "pred" else None
+        pair_mode = columnops.pair_mode(key[1]) if kind == "pred" else None
         if pair_mode:
             # strings.contains / starts_with / ends_with with patterns from columns: a core kernel per pattern.
             _, name, subject, patterns, lv = key
@@ -680,30 +708,29 @@ class _BatchRun:
         raise AssertionError(f"unknown atom {key!r}")
 
     # --- numbers and codes --------------------------------------------------------------------
-    def _numbers(self) -> tuple[np.ndarray, np.ndarray]:
-        """Every numeric column in one flat array; column i starts at ``base[i]``. Columns of the
-        packed batch and signals are copied with one fancy-indexed assignment each."""
+    def _numbers(self, nums: np.ndarray, base: np.ndarray, covered: frozenset[int]) -> None:
+        """Every numeric column the core did not compute (``covered``), into the flat array ``nums``;
+        column i starts at ``base[i]``. Columns of the packed batch and signals are copied with
+        one fancy-indexed assignment each."""
         plan, n = self.plan, len(self.batch)
-        base = np.zeros(len(self.c.num_cols) + 1, OFFSET_DTYPE)
-        np.cumsum(np.array(self.rows, OFFSET_DTYPE)[plan.num_level], out=base[1:])
-        nums = np.empty(int(base[-1]))
         rows = np.arange(n)
         if self.packed is not None:
             ids, ks, elem_ids, elem_ks, others = plan.numbers_for_layout(self.packed.layout)
-            if len(ids):
+            if len(ids) and not covered.issuperset(ids.tolist()):
                 nums[base[ids][:, None] + rows] = self.packed.numbers[self.packed.number_start[ks][:, None] + rows]
             for i, k in zip(elem_ids, elem_ks, strict=True):
-                nums[base[i]:base[i + 1]] = self.packed.number_column(k)
+                if i not in covered:
+                    nums[base[i]:base[i + 1]] = self.packed.number_column(k)
         else:
             others = plan.unpacked_numbers
-        if len(plan.sig_ids):
+        if len(plan.sig_ids) and not covered.issuperset(plan.sig_ids.tolist()):
             nums[base[plan.sig_ids][:, None] + rows] = self.signals[:, plan.sig_columns].T
+        others = [i for i in others if i not in covered]
         if others:
-            lev = self._lev_constants()
+            lev = self._lev_constants(covered)
             starts = base.tolist()
             for i in others:
                 nums[starts[i]:starts[i + 1]] = lev[i] if i in lev else self._number(self.c.num_cols[i])
-        return nums, base
 
     def _number(self, key: tuple) -> np.ndarray:
         kind = key[0]
@@ -729,11 +756,14 @@ class _BatchRun:
             return np.array([dist.get(p, math.nan) for p in pairs], np.float64)
         raise AssertionError(f"unknown numeric column {key!r}")
 
-    def _lev_constants(self) -> dict[int, np.ndarray]:
-        """Every ``strings.ilevenshtein(x, "constant")`` column: per string column, one core call
-        for all its constants over the column's distinct values (every value, in small batches)."""
+    def _lev_constants(self, covered: frozenset[int]) -> dict[int, np.ndarray]:
+        """Every ``strings.ilevenshtein(x, "constant")`` column the core did not compute: per string
+        column, one core call for all its constants over the column's distinct values (every value,
+        in small batches)."""
         out = {}
         for (skey, level), targets, consts in self.plan.lev_groups:
+            if covered.issuperset(i for i, _ in targets):
+                continue
             col = self.string_at(skey, level)
             dist = np.full((len(col), len(consts)), math.nan)
             if len(consts) and len(col) > _SMALL:

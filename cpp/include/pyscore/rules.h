@@ -142,3 +142,60 @@ void HashStrings(const int64_t* offsets, int64_t n_rows, const uint8_t* data, bo
                  uint64_t* out);
 
 }  // namespace pyscore
+
+namespace pyscore {
+
+// A batch whose columns all live in a few flat arrays (the PackedBatch of the Python side):
+// string column k is strings string_start[k] .. string_start[k+1] of (offsets, text); number
+// column k is numbers[number_start[k] .. number_start[k+1]); group g's per-message element
+// offsets are group_offsets[g * (n_messages + 1) ..].
+struct PackedView {
+  int64_t n_messages = 0;
+  const uint8_t* text = nullptr;
+  int64_t n_text = 0;
+  const int64_t* offsets = nullptr;
+  int64_t n_offsets = 0;
+  const int64_t* string_start = nullptr;
+  int64_t n_string_columns = 0;
+  const double* numbers = nullptr;
+  const int64_t* number_start = nullptr;
+  int64_t n_number_columns = 0;
+  const int64_t* group_offsets = nullptr;
+  int64_t n_groups = 0;
+};
+
+// Atoms and numeric columns computed straight from a packed batch, all in one call: string
+// (in)equality, non-null and pair matches between string columns, copies of number and signal
+// columns, code-point lengths and edit distances to constants. Levels are the program's: level
+// 0 is the message, a level l > 0 handled here is packed group level_group[l]. A column is read
+// at its own level or, for message columns, lifted to a group level (each element sees its
+// message's value).
+class ColumnOps {
+ public:
+  enum AtomKind : int32_t { kNonNull = 0, kStrEq = 1, kStrNe = 2, kPair = 3 };
+  enum NumKind : int32_t { kNumber = 0, kSignal = 1, kCodePoints = 2, kLevConst = 3 };
+  struct AtomOp {
+    int32_t kind, atom, level, col_a, level_a, col_b, level_b, mode;  // mode: MatchMode of kPair (+16: ASCII-folded)
+  };
+  struct NumOp {
+    int32_t kind, column, level, source, source_level, constant;  // source: packed column or signal index
+  };
+  ColumnOps(std::vector<int32_t> level_group, std::vector<AtomOp> atoms, std::vector<NumOp> nums,
+            std::vector<std::string> constants);
+  // Writes every op's rows: buf[atom_base[atom] + r] (pair ops OR into it), nums[num_base[column] + r].
+  // signals: n_messages x n_signals, row major. level_rows: rows per program level.
+  void Run(const PackedView& batch, const double* signals, int64_t n_signals, const int64_t* level_rows,
+           int64_t n_levels, const int64_t* atom_base, int64_t n_atom_base, uint8_t* buf, int64_t n_buf,
+           const int64_t* num_base, int64_t n_num_base, double* nums, int64_t n_nums) const;
+
+ private:
+  void Check(const PackedView& batch, int64_t n_signals, const int64_t* level_rows, int64_t n_levels,
+             const int64_t* atom_base, int64_t n_atom_base, int64_t n_buf, const int64_t* num_base,
+             int64_t n_num_base, int64_t n_nums) const;
+  std::vector<int32_t> level_group_;
+  std::vector<AtomOp> atoms_;
+  std::vector<NumOp> nums_;
+  std::vector<std::string> constants_;
+};
+
+}  // namespace pyscore
