@@ -58,6 +58,7 @@ import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import compress, repeat
 
 from pyscore import charsets, domains, filetypes, mime_headers, mime_html
 from pyscore.domains import make_url
@@ -247,17 +248,18 @@ def _fast_fields(head: bytes, limits: ParseLimits) -> list[tuple[str, str]] | No
     parts = _FIELD_START.split("\n" + text[:-1] if text.endswith("\n") else "\n" + text)
     if parts[0] or len(parts) >> 1 > limits.max_headers:
         return None
-    names, values = parts[1::2], parts[2::2]
+    values = parts[2::2]
     if len(text) > limits.max_header_chars and max(map(len, values)) > limits.max_header_chars:
         return None
-    out = []
-    for i, value in enumerate(values):
-        if "\n" in value:
-            if _NOT_FOLDED.search(value):
-                return None  # a line that is not a header
-            value = value.replace("\r\n", "").replace("\n", "")  # unfold
-        out.append((names[i], value.rstrip()))
-    return out
+    # Only the values that hold a line break are checked and unfolded; map() and compress()
+    # keep the pass over every field in C.
+    stripped = list(map(str.rstrip, values))
+    for i in compress(range(len(values)), map(str.__contains__, values, repeat("\n"))):
+        value = values[i]
+        if _NOT_FOLDED.search(value):
+            return None  # a line that is not a header (or a blank line)
+        stripped[i] = value.replace("\r\n", "").replace("\n", "").rstrip()
+    return list(zip(parts[1::2], stripped, strict=True))
 
 
 def _decode_header_bytes(value: bytes, defects: list[Defect]) -> str:

@@ -198,12 +198,15 @@ def _candidates(text: str) -> list[tuple[int, int]]:
                 found.append((pos - len(scheme), pos + 3))
                 break
         pos = text.find("://", pos + 3)
-    for marker in ("www.", "WWW.", "Www."):
-        pos = text.find(marker)
-        while pos >= 0:
-            if pos == 0 or not (text[pos - 1].isalnum() or text[pos - 1] in "/.-@_"):
+    # "www." and "Www." both hold "ww.", "WWW." holds "WW.": two scans instead of three.
+    for tail, markers in (("ww.", ("www.", "Www.")), ("WW.", ("WWW.",))):
+        at = text.find(tail, 1)
+        while at >= 0:
+            pos = at - 1
+            if text[pos : pos + 4] in markers and (
+                    pos == 0 or not (text[pos - 1].isalnum() or text[pos - 1] in "/.-@_")):
                 found.append((pos, pos + 4))
-            pos = text.find(marker, pos + 4)
+            at = text.find(tail, at + 3)
     found.sort()
     return found
 
@@ -238,16 +241,17 @@ def bare_urls(text: str, limit: int) -> list[str]:
 # its line; a regex alternation anchored with ^ would be tried at every
 # character of the text instead.
 # Each mark is (pattern, a literal every match contains, whether a match lies
-# within one line). A pattern that starts with a literal is searched as is (the
-# regex engine skips to its prefix at C speed); the one-line marks start with a
-# run of dashes, which the engine would try at every character, so they are
-# searched only on the lines that hold their literal.
+# within one line). A pattern that starts with a literal is searched from the
+# first occurrence of that prefix, found by str.find (faster than the regex
+# engine's own prefix scan on long text); the one-line marks start with a run of
+# dashes, which the engine would try at every character, so they are searched
+# only on the lines that hold their literal.
 _MARKS = (
     (re.compile(r"-{2,}[ \t]*[Oo]riginal [Mm]essage[ \t]*-{2,}"), "riginal ", True),
     (re.compile(r"-{3,}[ \t]*Forwarded (?:[Mm]essage|by)\b"), "Forwarded ", True),
-    (re.compile(r"Begin forwarded message:"), "", False),
-    (re.compile(r"From:\*?[ \t][^\n]{0,300}\n[ \t>]*\*?(?:Sent|Date):"), "", False),
-    (re.compile(r"__________+[ \t]*\n[ \t>]*\*?From:"), "", False),  # ten or more "_"
+    (re.compile(r"Begin forwarded message:"), "Begin forwarded message:", False),
+    (re.compile(r"From:\*?[ \t][^\n]{0,300}\n[ \t>]*\*?(?:Sent|Date):"), "From:", False),
+    (re.compile(r"__________+[ \t]*\n[ \t>]*\*?From:"), "__________", False),  # ten or more "_"
 )
 _WROTE = ("wrote:", "a écrit", "schrieb:", "escribió:", "ha scritto:", "schreef:")
 _WROTE_ASCII = tuple(word for word in _WROTE if word.isascii())  # all an ASCII text can hold
@@ -291,14 +295,18 @@ def _interleaved(text: str, after: int) -> bool:
 
 
 def _search_mark(mark: re.Pattern, literal: str, one_line: bool, text: str, pos: int, cut: int):
-    """``mark.search(text, pos, cut)``; a one-line mark is searched only on the lines holding its literal.
+    """``mark.search(text, pos, cut)``; a one-line mark is searched only on the lines holding its literal,
+    any other from the first occurrence of its literal prefix.
 
     A match of a one-line mark lies within one line, so the first line (from
     ``pos``) that holds a match is the line of the leftmost match, and a search
     bounded to that line finds the same match.
     """
     if not one_line:
-        return mark.search(text, pos, cut)
+        # The literal is the mark's prefix: no match starts before its first occurrence,
+        # and str.find skips to it faster than the regex engine's prefix scan.
+        at = text.find(literal, pos, cut)
+        return mark.search(text, at, cut) if at >= 0 else None
     at = text.find(literal, pos, cut)
     while at >= 0:
         line_end = text.find("\n", at, cut)

@@ -260,3 +260,31 @@ def test_thread_cut_skips_only_words_an_ascii_text_cannot_hold(text):
         assert mime_html._thread_cut(text) == cut
     finally:
         mime_html._WROTE_ASCII = original
+
+
+def _candidates_by_marker(text: str) -> list[tuple[int, int]]:
+    """The URL candidates as first written: one scan per spelling of "www."."""
+    found = []
+    pos = text.find("://")
+    while pos >= 0:
+        back = text[max(0, pos - 5) : pos].lower()
+        for scheme in ("https", "http", "ftp"):
+            if back.endswith(scheme):
+                found.append((pos - len(scheme), pos + 3))
+                break
+        pos = text.find("://", pos + 3)
+    for marker in ("www.", "WWW.", "Www."):
+        pos = text.find(marker)
+        while pos >= 0:
+            if pos == 0 or not (text[pos - 1].isalnum() or text[pos - 1] in "/.-@_"):
+                found.append((pos, pos + 4))
+            pos = text.find(marker, pos + 4)
+    found.sort()
+    return found
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.lists(st.sampled_from(["w", "W", "ww", "WW", ".", "www.", "Www.", "WWW.", "wWw.", " ", "/", "a", "@",
+                                 "http://", "-", "\u00e9"]), max_size=16).map("".join))
+def test_www_candidates_match_one_scan_per_spelling(text):
+    assert mime_html._candidates(text) == _candidates_by_marker(text)
