@@ -83,6 +83,12 @@ def _take(col: StringColumn, idx: np.ndarray) -> StringColumn:
     return StringColumn(offsets, col.data[positions])
 
 
+@functools.lru_cache(maxsize=256)
+def _label_column(labels: tuple[str, ...]) -> StringColumn:
+    """A small column of labels from a handful of values (prevalence), built once per combination."""
+    return StringColumn.from_strings(labels)
+
+
 def _nonnull(col: StringColumn) -> np.ndarray:
     return col.offsets[1:] > col.offsets[:-1]
 
@@ -105,6 +111,7 @@ class CompiledRules:
         self.signals = sorted({k[1] for k in compiler.num_cols if k[0] == "sig"}
                               | {k[1] for k in _all_string_keys(compiler) if k[0] == "prevalence"})
         self._plan = _Plan(compiler, self.signals)
+        self._plan.set_readers(self._regex_readers, self._guards.n_rules if self._guards is not None else 0, self._fast)
         self._feature_index: tuple[Sequence[str] | None, np.ndarray | None] = (None, None)
 
     @staticmethod
@@ -189,11 +196,15 @@ class _Plan:
 
     def __init__(self, c: Compiler, signals: list[str]) -> None:
         self.atom_level = np.array(c.atom_level, np.intp)
+        # base[i] of a flat buffer of columns at levels ``level`` = counts[i] @ rows per level.
+        self.atom_counts = _level_counts(c.atom_level, len(c.levels))
         self.eager_atoms = [aid for aid, key in enumerate(c.atoms) if key[0] not in ("lit", *LAZY_ATOMS)]
         self.signal_index = {s: j for j, s in enumerate(signals)}
         sig = [(i, self.signal_index[key[1]]) for i, key in enumerate(c.num_cols) if key[0] == "sig"]
         self.sig_ids = np.array([i for i, _ in sig], np.intp)
         self.num_level = np.array([_num_level(key) for key in c.num_cols], np.intp)
+        self.num_counts = _level_counts(self.num_level.tolist(), len(c.levels))
+        self._group_levels: dict[int, tuple] = {}
         self.unpacked_numbers = [i for i, key in enumerate(c.num_cols) if key[0] != "sig"]
         self._number_layouts: dict[int, tuple] = {}
         self.sig_columns = np.array([j for _, j in sig], np.intp)
@@ -215,6 +226,27 @@ class _Plan:
             index = {const: j for j, const in enumerate(consts)}
             self.lev_groups.append((group, [(i, index.get(const, -1)) for i, const in targets],
                                     StringColumn.from_strings(consts)))
+
+    def group_levels(self, layout) -> np.ndarray | None:
+        """The packed group of every level after the message, None when a level is not a packed group."""
+        found = self._group_levels.get(id(layout))
+        if found is None or found[0] is not layout:
+            groups = [layout.groups.get(lv.key[1]) if lv.key[0] == "group" else None for lv in self._c.levels[1:]]
+            found = self._group_levels[id(layout)] = (layout, None if None in groups else np.array(groups, np.intp))
+        return found[1]
+
+    def set_readers(self, regex_readers: dict[int, list[int]], n_guarded: int, fast: _FastRegexes | None) -> None:
+        """Which guarded rules read each lazy atom, and each fast regex column, as boolean matrices
+        (atoms or columns x guarded rules): small batches ask them which atoms any open rule reads."""
+        self.lazy_ids = list(regex_readers)
+        self.lazy_readers = np.zeros((len(self.lazy_ids), n_guarded), bool)
+        for t, aid in enumerate(self.lazy_ids):
+            self.lazy_readers[t, regex_readers[aid]] = True
+        columns = list(fast.columns.items()) if fast is not None else []
+        self.fast_column_readers = np.zeros((len(columns), n_guarded), bool)
+        for j, (_, (_, _, atoms)) in enumerate(columns):
+            for aid in atoms:
+                self.fast_column_readers[j, regex_readers.get(aid, [])] = True
 
     def columns(self, layout) -> columnops.ColumnPlan:
         """The atoms and numeric columns the core computes straight from batches packed in ``layout``."""
@@ -285,6 +317,14 @@ class _Plan:
         plan = (packed, np.array(ks, np.intp), other)
         self._layouts[id(layout)] = (layout, plan)
         return plan
+
+
+def _level_counts(levels: list[int], n_levels: int) -> np.ndarray:
+    """(len(levels) + 1) x n_levels: row i counts the entries before i at each level."""
+    counts = np.zeros((len(levels) + 1, n_levels), np.int64)
+    if levels:
+        np.add.at(counts, (np.arange(1, len(levels) + 1), np.asarray(levels, np.intp)), 1)
+    return np.cumsum(counts, axis=0)
 
 
 def _num_level(key: tuple) -> int:
@@ -378,6 +418,19 @@ class _BatchRun:
         self.hash_cache: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
         self.whole_text: tuple | None = None
         self.texts: dict[tuple, dict[int, tuple]] = {}
+        self.level_args: tuple | None = None
+        groups = plan.group_levels(self.packed.layout) if self.packed is not None else None
+        if groups is not None and len(groups):
+            # Every level is a packed group: the program's level offsets are rows of group_offsets.
+            n = len(batch)
+            go = self.packed.group_offsets[groups]
+            self.offsets += list(go)
+            self.rows += go[:, n].tolist()
+            self.level_args = (np.concatenate((np.zeros(1, OFFSET_DTYPE), go.ravel())),
+                               np.arange(len(groups) + 1, dtype=OFFSET_DTYPE) * (n + 1) - n,
+                               np.array(self.rows, OFFSET_DTYPE))
+            self.level_args[1][0] = 0
+            return
         for lid, lv in enumerate(c.levels[1:], 1):
             if lv.key[0] == "group" and self.packed is not None and lv.key[1] in self.packed.layout.groups:
                 offsets = self.packed.group_offsets[self.packed.layout.groups[lv.key[1]]]
@@ -501,7 +554,8 @@ class _BatchRun:
                 return self.batch.lists[lv.key[1]].columns[skey[2]]
             return self.derived[skey]
         if kind == "prevalence":
-            return StringColumn.from_strings([prevalence_of(v) for v in self.signal(skey[1]).tolist()])
+            labels = tuple(prevalence_of(v) for v in self.signal(skey[1]).tolist())
+            return _label_column(labels) if len(labels) <= _SMALL else StringColumn.from_strings(labels)
         level = skey[-1]
         if kind == "coalesce":
             columns = [self.values(k, level) for k in skey[1]]
@@ -510,6 +564,9 @@ class _BatchRun:
             columns = [self.values(k, level) for k in skey[1]]
             return StringColumn.from_strings(["".join(vs) for vs in zip(*columns, strict=True)])
         if kind == "confusables":
+            source = self.string_at(skey[1], level)
+            if source.data[source.offsets[0]:source.offsets[-1]].tobytes().isascii():
+                return source  # NFKC and the look-alike table leave ASCII text as it is
             memo: dict[str, str] = {}
             return StringColumn.from_strings(
                 [memo.setdefault(v, fn.replace_confusables(v)) for v in self.values(skey[1], level)])
@@ -518,28 +575,33 @@ class _BatchRun:
     # --- atoms --------------------------------------------------------------------------------
     def evaluate(self, program, matchers, n_rules: int, guards, regex_readers) -> np.ndarray:
         c = self.c
-        atom_base = np.zeros(len(c.atoms) + 1, OFFSET_DTYPE)
-        np.cumsum(np.array(self.rows, OFFSET_DTYPE)[self.plan.atom_level], out=atom_base[1:])
+        rows = np.array(self.rows, OFFSET_DTYPE)
+        atom_base = self.plan.atom_counts @ rows
         buf = np.zeros(int(atom_base[-1]), np.uint8)
         self._match_literals(matchers, atom_base, buf)
-        num_base = np.zeros(len(c.num_cols) + 1, OFFSET_DTYPE)
-        np.cumsum(np.array(self.rows, OFFSET_DTYPE)[self.plan.num_level], out=num_base[1:])
+        num_base = self.plan.num_counts @ rows
         nums = np.empty(int(num_base[-1]))
-        covered = self._column_ops(atom_base, buf, num_base, nums)
+        covered = self._column_ops(rows, atom_base, buf, num_base, nums)
         for aid in self.plan.eager_atoms:
             if aid not in covered.atoms:
                 buf[atom_base[aid]:atom_base[aid + 1]] = self._atom(c.atoms[aid], buf, atom_base, None)
         self._numbers(nums, num_base, covered.nums)
         codes, code_base, n_codes = self._codes()
-        offsets = [np.zeros(1, OFFSET_DTYPE)] + [o for o in self.offsets[1:]]
-        off_base = np.zeros(len(offsets), OFFSET_DTYPE)
-        off_base[1:] = np.cumsum([len(o) for o in offsets])[:-1]
-        args = (np.concatenate(offsets), off_base, np.array(self.rows, OFFSET_DTYPE))
+        args = self.level_args
+        if args is None:
+            offsets = [np.zeros(1, OFFSET_DTYPE)] + [o for o in self.offsets[1:]]
+            off_base = np.zeros(len(offsets), OFFSET_DTYPE)
+            off_base[1:] = np.cumsum([len(o) for o in offsets])[:-1]
+            args = (np.concatenate(offsets), off_base, rows)
         n = len(self.batch)
         fast = self.fast
         slow, slow_regex = self.plan.slow_atoms(regex_readers, fast)
         needs: dict[int, np.ndarray] | None = None
-        if slow_regex or (fast is not None and fast.atoms and n > _SMALL):
+        needed_atoms: dict[int, bool] | None = None
+        needed_columns: list[bool] | None = None
+        if guards is None:
+            pass
+        elif slow_regex or (fast is not None and fast.atoms and n > _SMALL):
             # Regexes last, and only on rows where a rule reading them can still match.
             passed = np.zeros((n, guards.n_rules), np.uint8)
             guards.evaluate(n, *args, buf, atom_base, nums, num_base, codes, code_base, n_codes, passed)
@@ -548,13 +610,24 @@ class _BatchRun:
                 need = passed[:, readers].any(axis=1)
                 idx = self.lift(0, c.atom_level[aid])
                 needs[aid] = need if idx is None else need[idx]
+        elif slow or (fast is not None and fast.atoms):
+            # A small batch: lazy atoms no open rule reads stay false; the others are computed on
+            # every row (per-row masks cost more than the scans they save).
+            passed = np.zeros((n, guards.n_rules), np.uint8)
+            guards.evaluate(n, *args, buf, atom_base, nums, num_base, codes, code_base, n_codes, passed)
+            open_rules = passed.any(axis=0)
+            needed_atoms = dict(zip(self.plan.lazy_ids, self.plan.lazy_readers[:, open_rules].any(axis=1).tolist(),
+                                    strict=True)) if slow else None
+            needed_columns = self.plan.fast_column_readers[:, open_rules].any(axis=1).tolist()
         for aid in slow:
-            if aid in covered.atoms:
+            if aid in covered.atoms or (needed_atoms is not None and not needed_atoms[aid]):
                 continue
             need = None if needs is None else needs[aid]
             buf[atom_base[aid]:atom_base[aid + 1]] = self._atom(c.atoms[aid], buf, atom_base, need)
         if fast is not None:
-            for skey, (_, _, atoms) in fast.columns.items():
+            for j, (skey, (_, _, atoms)) in enumerate(fast.columns.items()):
+                if needed_columns is not None and not needed_columns[j]:
+                    continue
                 if not self._fast_scan(skey, buf, atom_base, needs):
                     for aid in atoms:  # not valid UTF-8: Python re
                         need = None if needs is None else needs.get(aid, np.zeros(self.rows[c.atom_level[aid]], bool))
@@ -563,7 +636,7 @@ class _BatchRun:
         program.evaluate(n, *args, buf, atom_base, nums, num_base, codes, code_base, n_codes, out)
         return out
 
-    def _column_ops(self, atom_base: np.ndarray, buf: np.ndarray, num_base: np.ndarray,
+    def _column_ops(self, rows: np.ndarray, atom_base: np.ndarray, buf: np.ndarray, num_base: np.ndarray,
                     nums: np.ndarray) -> columnops.ColumnPlan:
         """Atoms and numeric columns read straight from the packed batch, in one core call."""
         if self.packed is None:
@@ -572,7 +645,7 @@ class _BatchRun:
         if plan.ops is not None:
             p = self.packed
             plan.ops.run(p.text, p.offsets, p.string_start, p.numbers, p.number_start, p.group_offsets, self.signals,
-                         np.array(self.rows, OFFSET_DTYPE), atom_base, buf, num_base, nums)
+                         rows, atom_base, buf, num_base, nums)
         return plan
 
     def _match_literals(self, matchers: list, atom_base: np.ndarray, buf: np.ndarray) -> None:
@@ -712,6 +785,8 @@ class _BatchRun:
         """Every numeric column the core did not compute (``covered``), into the flat array ``nums``;
         column i starts at ``base[i]``. Columns of the packed batch and signals are copied with
         one fancy-indexed assignment each."""
+        if len(covered) == len(self.c.num_cols):
+            return
         plan, n = self.plan, len(self.batch)
         rows = np.arange(n)
         if self.packed is not None:
