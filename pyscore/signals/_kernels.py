@@ -704,14 +704,17 @@ def _ratio(num, den):
 
 
 @njit(cache=True)
-def content_kernel(subj_off, subj_data, text_off, text_data, htext_off, htext_data, html_off, html_data,
-                   fold, flags, acls, aout, text_cap, html_cap,
-                   p_class, p_table, p_out, p_link, p_next, p_len, p_label, n_fam,
-                   h_class, h_table, h_out, h_link, h_next, h_len, h_label, n_html,
-                   callback, p_max, h_max, buf, out):
+def content_kernel(text, subj_off, text_off, htext_off, html_off, fold, flags, acls, aout, text_cap, html_cap,
+                   p_class, p_table, p_out, p_link, p_next, p_len, p_label, n_fam, h_class, h_table, h_out, h_link,
+                   h_next, h_len, h_label, n_html, callback, p_max, h_max, buf, out):
     """Fills the content block; column order is content.SIGNALS. buf: scratch of
     at least 2 * max(text_cap, html_cap) + 16 bytes; p_max, h_max: the longest phrase
     and HTML pattern; acls, aout: ascii_tables(fold, flags)."""
+    # every string column lives in the one text buffer (one argument, not one per column)
+    subj_data = text
+    text_data = text
+    htext_data = text
+    html_data = text
     n_msg = subj_off.shape[0] - 1
     stats = np.zeros(N_STATS, dtype=np.int64)
     fam_body = np.zeros(n_fam, dtype=np.int64)
@@ -884,15 +887,22 @@ def _last_label(data, a, b):
 
 
 @njit(cache=True)
-def link_kernel(link_off, url_off, url_data, orig_off, orig_data, sch_off, sch_data,
-                dom_off, dom_data, root_off, root_data, puny_off, puny_data,
-                path_off, path_data, query_off, query_data, disp_off, disp_data, src_off, src_data,
-                sender_off, sender_data, tenant_of, flags, tld_keys,
-                short_keys, short_extra, host_keys, host_extra, share_keys, share_extra, stld_keys, stld_extra,
-                w_class, w_table, w_out, w_link, w_next, w_label,
-                b_class, b_table, b_out, b_link, b_next, b_label, brand_enabled, legit_keys,
-                ext_keys, ext_values, risky_cat, words, out):
+def link_kernel(text, link_off, url_off, orig_off, sch_off, dom_off, root_off, puny_off, path_off, query_off,
+                disp_off, src_off, sender_off, tenant_of, flags, tld_keys, short_keys, short_extra, host_keys,
+                host_extra, share_keys, share_extra, stld_keys, stld_extra, w_class, w_table, w_out, w_link, w_next,
+                w_label, b_class, b_table, b_out, b_link, b_next, b_label, brand_enabled, legit_keys, ext_keys,
+                ext_values, risky_cat, words, out):
     """Fills the links block; column order is links.SIGNALS."""
+    # every string column lives in the one text buffer (one argument, not one per column)
+    orig_data = text
+    sch_data = text
+    dom_data = text
+    root_data = text
+    path_data = text
+    query_data = text
+    disp_data = text
+    src_data = text
+    sender_data = text
     http_w, https_w, data_w, js_w, mailto_w, tel_w, sms_w, callto_w, html_w = words
     n_msg = link_off.shape[0] - 1
     hits = np.zeros(2, dtype=np.uint8)
@@ -1108,11 +1118,15 @@ def _double_extension(data, a, b, ext_keys, ext_values, risky):
 
 
 @njit(cache=True)
-def attachment_kernel(att_off, name_off, name_data, ext_off, ext_data, type_off, type_data, size, encrypted,
-                      member_count, mem_off, mem_val_off, mem_val_data, flags,
-                      ext_keys, ext_values, type_keys, type_values, compat_keys, risky, n_cat,
+def attachment_kernel(text, att_off, name_off, ext_off, type_off, size, encrypted, member_count, mem_off,
+                      mem_val_off, flags, ext_keys, ext_values, type_keys, type_values, compat_keys, risky, n_cat,
                       pdf_cat, archive_cat, tiny_pdf, out):
     """Fills the attachments block; column order is attachments.SIGNALS."""
+    # every string column lives in the one text buffer (one argument, not one per column)
+    name_data = text
+    ext_data = text
+    type_data = text
+    mem_val_data = text
     n_msg = att_off.shape[0] - 1
     base = 1 + n_cat
     colon = np.uint64(58)
@@ -1256,19 +1270,36 @@ def _reply_to_is_recipient(rt_off, rt_em_off, rt_em_data, to_off, to_em_off, to_
 
 
 @njit(cache=True)
-def header_kernel(sender_root_off, sender_root_data, sender_email_off, sender_email_data, disp_off, disp_data,
-                  spf_off, spf_data, spf_pass, spf_dom_off, spf_dom_data,
-                  dkim_off, dkim_data, dkim_pass, dkim_dom_off, dkim_dom_data,
-                  dmarc_off, dmarc_data, dmarc_pass, dmarc_dom_off, dmarc_dom_data,
-                  rt_off, rt_root_off, rt_root_data, rt_em_off, rt_em_data, rp_root_off, rp_root_data, sh_off, sh_data,
-                  mid_off, mid_data, date, draw_off, draw_data, hop_off, hop_time,
-                  mailer_off, mailer_data, m_class, m_table, m_out, m_link, m_next, m_len, m_label, n_mailer,
-                  lid_off, lunsub_off, lpost_off, prec_off, prec_data,
-                  f_off, fname_off, fname_data, fval_off, fval_data, name_keys, name_codes,
-                  irt_off, ref_off, subj_off, subj_data, reply_off, reply_data, fwd_off, fwd_data,
-                  to_off, to_em_off, to_em_data, cc_off, cc_em_off, cc_em_data, bcc_off, defect_off,
-                  tld_keys, words, out):
+def header_kernel(text, sender_root_off, sender_email_off, disp_off, spf_off, spf_pass, spf_dom_off, dkim_off,
+                  dkim_pass, dkim_dom_off, dmarc_off, dmarc_pass, dmarc_dom_off, rt_off, rt_root_off, rt_em_off,
+                  rp_root_off, sh_off, mid_off, date, draw_off, hop_off, hop_time, mailer_off, m_class, m_table,
+                  m_out, m_link, m_next, m_len, m_label, n_mailer, lid_off, lunsub_off, lpost_off, prec_off, f_off,
+                  fname_off, fval_off, name_keys, name_codes, irt_off, ref_off, subj_off, reply_off, reply_data,
+                  fwd_off, fwd_data, to_off, to_em_off, cc_off, cc_em_off, bcc_off, defect_off, tld_keys, words, out):
     """Fills the headers block; column order is headers.SIGNALS."""
+    # every string column lives in the one text buffer (one argument, not one per column)
+    sender_root_data = text
+    sender_email_data = text
+    disp_data = text
+    spf_data = text
+    spf_dom_data = text
+    dkim_data = text
+    dkim_dom_data = text
+    dmarc_data = text
+    dmarc_dom_data = text
+    rt_root_data = text
+    rt_em_data = text
+    rp_root_data = text
+    sh_data = text
+    mid_data = text
+    draw_data = text
+    mailer_data = text
+    prec_data = text
+    fname_data = text
+    fval_data = text
+    subj_data = text
+    to_em_data = text
+    cc_em_data = text
     fail_w, softfail_w, bulk_w, list_w, junk_w, high_w, urgent_w = words
     n_msg = sender_root_off.shape[0] - 1
     buf = np.empty(4096, dtype=np.uint8)
@@ -1483,18 +1514,26 @@ def _close(dist, skel_equal, n):
 
 
 @njit(cache=True)
-def identity_kernel(dom_off, dom_data, root_off, root_data, tld_off, tld_data, email_off, email_data,
-                    local_off, local_data, disp_off, disp_data,
-                    rt_off, rt_dom_off, rt_dom_data, rt_root_off, rt_root_data, rp_dom_off, rp_dom_data,
-                    to_off, to_em_off, to_em_data, cc_off, cc_em_off, cc_em_data,
-                    tenant_of, fold, flags, free_keys, free_extra, stld_keys, stld_extra,
-                    has_own, own_keys, own_tenant_off, own_label_off, own_label_data,
-                    brand_enabled, brand_key_off, brand_key_data, legit_keys,
-                    b_class, b_table, b_out, b_link, b_next, b_label,
-                    has_vips, vip_tenant_off, vip_key_off, vip_key_data, vip_address_keys, finance_keys,
-                    has_finance, bsk_off, bsk, osk_off, osk, cap, out):
+def identity_kernel(text, dom_off, root_off, tld_off, email_off, local_off, disp_off, rt_off, rt_dom_off,
+                    rt_root_off, rp_dom_off, to_off, to_em_off, cc_off, cc_em_off, tenant_of, fold, flags,
+                    free_keys, free_extra, stld_keys, stld_extra, has_own, own_keys, own_tenant_off, own_label_off,
+                    own_label_data, brand_enabled, brand_key_off, brand_key_data, legit_keys, b_class, b_table,
+                    b_out, b_link, b_next, b_label, has_vips, vip_tenant_off, vip_key_off, vip_key_data,
+                    vip_address_keys, finance_keys, has_finance, bsk_off, bsk, osk_off, osk, cap, out):
     """Fills the identity block; column order is identity.SIGNALS. bsk/osk: skeletons of
     the brand keys and own labels (skeletons(), computed once per table set)."""
+    # every string column lives in the one text buffer (one argument, not one per column)
+    dom_data = text
+    root_data = text
+    tld_data = text
+    email_data = text
+    local_data = text
+    disp_data = text
+    rt_dom_data = text
+    rt_root_data = text
+    rp_dom_data = text
+    to_em_data = text
+    cc_em_data = text
     n_msg = dom_off.shape[0] - 1
     n_brand = brand_key_off.shape[0] - 1
     skel = np.empty(4096, dtype=np.uint8)
@@ -1882,12 +1921,11 @@ def signals_kernel(text, off, s_start, s_idx, nums, n_start, n_idx, g_off, g_idx
     if blocks[0] >= 0:
         p = I32_P
         h = I32_H
-        content_kernel(sc(S_SUBJ), text, sc(S_TEXT), text, sc(S_HTEXT), text, sc(S_HTML), text,
-                       fold, flags, u8p(U8_ASCII_CLASS), u8p(U8_ASCII_OUT), params[P_TEXT_CAP], params[P_HTML_CAP],
-                       u8p(U8_P_CLASS), p_table, i32p(p), i32p(p + 1), i32p(p + 2), i32p(p + 3), i32p(p + 4),
-                       params[P_N_FAM],
-                       u8p(U8_H_CLASS), h_table, i32p(h), i32p(h + 1), i32p(h + 2), i32p(h + 3), i32p(h + 4),
-                       params[P_N_HTML], params[P_CALLBACK], params[P_PHRASE_MAX], params[P_HTML_MAX], buf,
+        content_kernel(text, sc(S_SUBJ), sc(S_TEXT), sc(S_HTEXT), sc(S_HTML), fold, flags, u8p(U8_ASCII_CLASS),
+                       u8p(U8_ASCII_OUT), params[P_TEXT_CAP], params[P_HTML_CAP], u8p(U8_P_CLASS), p_table, i32p(p),
+                       i32p(p + 1), i32p(p + 2), i32p(p + 3), i32p(p + 4), params[P_N_FAM], u8p(U8_H_CLASS),
+                       h_table, i32p(h), i32p(h + 1), i32p(h + 2), i32p(h + 3), i32p(h + 4), params[P_N_HTML],
+                       params[P_CALLBACK], params[P_PHRASE_MAX], params[P_HTML_MAX], buf,
                        out[:, blocks[0]:blocks[0] + blocks[1]])
     if blocks[2] >= 0:
         w = I32_W
@@ -1897,56 +1935,42 @@ def signals_kernel(text, off, s_start, s_idx, nums, n_start, n_idx, g_off, g_idx
         words = (_word(lw_off, lw, 0), _word(lw_off, lw, 1), _word(lw_off, lw, 2), _word(lw_off, lw, 3),
                  _word(lw_off, lw, 4), _word(lw_off, lw, 5), _word(lw_off, lw, 6), _word(lw_off, lw, 7),
                  _word(lw_off, lw, 8))
-        link_kernel(gr(G_LINKS), sc(S_L_URL), text, sc(S_L_ORIG), text, sc(S_L_SCHEME), text,
-                    sc(S_L_DOM), text, sc(S_L_ROOT), text, sc(S_L_PUNY), text,
-                    sc(S_L_PATH), text, sc(S_L_QUERY), text, sc(S_L_DISP), text, sc(S_L_SRC), text,
-                    sc(S_ROOT), text, tenant_of, flags, u64p(U64_TLD),
-                    u64p(U64_SHORT), u64p(U64_SHORT_X), u64p(U64_HOST), u64p(U64_HOST_X),
-                    u64p(U64_SHARE), u64p(U64_SHARE_X), u64p(U64_STLD), u64p(U64_STLD_X),
-                    u8p(U8_W_CLASS), w_table, i32p(w), i32p(w + 1), i32p(w + 2), i32p(w + 4),
-                    u8p(U8_B_CLASS), b_table, i32p(b), i32p(b + 1), i32p(b + 2), i32p(b + 4),
-                    brand_enabled, u64p(U64_LEGIT), u64p(U64_LINK_EXT), i32p(I32_LINK_EXT), u8p(U8_LINK_RISKY),
-                    words, out[:, blocks[2]:blocks[2] + blocks[3]])
+        link_kernel(text, gr(G_LINKS), sc(S_L_URL), sc(S_L_ORIG), sc(S_L_SCHEME), sc(S_L_DOM), sc(S_L_ROOT), sc(S_L_PUNY),
+                    sc(S_L_PATH), sc(S_L_QUERY), sc(S_L_DISP), sc(S_L_SRC), sc(S_ROOT), tenant_of, flags,
+                    u64p(U64_TLD), u64p(U64_SHORT), u64p(U64_SHORT_X), u64p(U64_HOST), u64p(U64_HOST_X),
+                    u64p(U64_SHARE), u64p(U64_SHARE_X), u64p(U64_STLD), u64p(U64_STLD_X), u8p(U8_W_CLASS), w_table,
+                    i32p(w), i32p(w + 1), i32p(w + 2), i32p(w + 4), u8p(U8_B_CLASS), b_table, i32p(b), i32p(b + 1),
+                    i32p(b + 2), i32p(b + 4), brand_enabled, u64p(U64_LEGIT), u64p(U64_LINK_EXT),
+                    i32p(I32_LINK_EXT), u8p(U8_LINK_RISKY), words, out[:, blocks[2]:blocks[2] + blocks[3]])
     if blocks[4] >= 0:
-        attachment_kernel(gr(G_ATT), sc(S_A_NAME), text, sc(S_A_EXT), text, sc(S_A_TYPE), text,
-                          nc(N_A_SIZE), nc(N_A_ENC), nc(N_A_MEMBERS), gr(G_MEMBERS), sc(S_A_MEMBER), text, flags,
-                          u64p(U64_ATT_EXT), i32p(I32_ATT_EXT), u64p(U64_ATT_TYPE), i32p(I32_ATT_TYPE),
-                          u64p(U64_ATT_COMPAT), u8p(U8_ATT_RISKY), params[P_N_CAT], params[P_PDF],
-                          params[P_ARCHIVE], np.float64(params[P_TINY_PDF]), out[:, blocks[4]:blocks[4] + blocks[5]])
+        attachment_kernel(text, gr(G_ATT), sc(S_A_NAME), sc(S_A_EXT), sc(S_A_TYPE), nc(N_A_SIZE), nc(N_A_ENC),
+                          nc(N_A_MEMBERS), gr(G_MEMBERS), sc(S_A_MEMBER), flags, u64p(U64_ATT_EXT),
+                          i32p(I32_ATT_EXT), u64p(U64_ATT_TYPE), i32p(I32_ATT_TYPE), u64p(U64_ATT_COMPAT),
+                          u8p(U8_ATT_RISKY), params[P_N_CAT], params[P_PDF], params[P_ARCHIVE],
+                          np.float64(params[P_TINY_PDF]), out[:, blocks[4]:blocks[4] + blocks[5]])
     if blocks[6] >= 0:
         m = I32_M
         hw_off = i64p(I64_HDR_WORDS)
         hw = u8p(U8_HDR_WORDS)
         hwords = (_word(hw_off, hw, 0), _word(hw_off, hw, 1), _word(hw_off, hw, 2), _word(hw_off, hw, 3),
                   _word(hw_off, hw, 4), _word(hw_off, hw, 5), _word(hw_off, hw, 6))
-        header_kernel(sc(S_ROOT), text, sc(S_EMAIL), text, sc(S_DISP), text,
-                      sc(S_SPF), text, nc(N_SPF), sc(S_SPF_DOM), text,
-                      sc(S_DKIM), text, nc(N_DKIM), sc(S_DKIM_DOM), text,
-                      sc(S_DMARC), text, nc(N_DMARC), sc(S_DMARC_DOM), text,
-                      gr(G_RT), sc(S_RT_ROOT), text, sc(S_RT_EMAIL), text, sc(S_RP_ROOT), text,
-                      sc(S_SENDER_HDR), text,
-                      sc(S_MSGID), text, nc(N_DATE), sc(S_DATE_RAW), text, gr(G_HOPS), nc(N_HOP_TIME),
-                      sc(S_MAILER), text, u8p(U8_M_CLASS), m_table, i32p(m), i32p(m + 1), i32p(m + 2), i32p(m + 3),
-                      i32p(m + 4), params[P_N_MAILER],
-                      sc(S_LIST_ID), sc(S_LIST_UNSUB), sc(S_LIST_POST), sc(S_PREC), text,
-                      gr(G_FIELDS), sc(S_F_NAME), text, sc(S_F_VALUE), text, u64p(U64_HDR_NAMES),
-                      i32p(I32_HDR_CODES),
-                      sc(S_IRT), gr(G_REFS), sc(S_SUBJ), text, i64p(I64_REPLY), u8p(U8_REPLY),
-                      i64p(I64_FWD), u8p(U8_FWD),
-                      gr(G_TO), sc(S_TO_EMAIL), text, gr(G_CC), sc(S_CC_EMAIL), text, gr(G_BCC), gr(G_DEFECTS),
-                      u64p(U64_TLD), hwords, out[:, blocks[6]:blocks[6] + blocks[7]])
+        header_kernel(text, sc(S_ROOT), sc(S_EMAIL), sc(S_DISP), sc(S_SPF), nc(N_SPF), sc(S_SPF_DOM), sc(S_DKIM),
+                      nc(N_DKIM), sc(S_DKIM_DOM), sc(S_DMARC), nc(N_DMARC), sc(S_DMARC_DOM), gr(G_RT),
+                      sc(S_RT_ROOT), sc(S_RT_EMAIL), sc(S_RP_ROOT), sc(S_SENDER_HDR), sc(S_MSGID), nc(N_DATE),
+                      sc(S_DATE_RAW), gr(G_HOPS), nc(N_HOP_TIME), sc(S_MAILER), u8p(U8_M_CLASS), m_table, i32p(m),
+                      i32p(m + 1), i32p(m + 2), i32p(m + 3), i32p(m + 4), params[P_N_MAILER], sc(S_LIST_ID),
+                      sc(S_LIST_UNSUB), sc(S_LIST_POST), sc(S_PREC), gr(G_FIELDS), sc(S_F_NAME), sc(S_F_VALUE),
+                      u64p(U64_HDR_NAMES), i32p(I32_HDR_CODES), sc(S_IRT), gr(G_REFS), sc(S_SUBJ), i64p(I64_REPLY),
+                      u8p(U8_REPLY), i64p(I64_FWD), u8p(U8_FWD), gr(G_TO), sc(S_TO_EMAIL), gr(G_CC), sc(S_CC_EMAIL),
+                      gr(G_BCC), gr(G_DEFECTS), u64p(U64_TLD), hwords, out[:, blocks[6]:blocks[6] + blocks[7]])
     if blocks[8] >= 0:
         b = I32_B
-        identity_kernel(sc(S_DOM), text, sc(S_ROOT), text, sc(S_TLD), text, sc(S_EMAIL), text,
-                        sc(S_LOCAL), text, sc(S_DISP), text,
-                        gr(G_RT), sc(S_RT_DOM), text, sc(S_RT_ROOT), text, sc(S_RP_DOM), text,
-                        gr(G_TO), sc(S_TO_EMAIL), text, gr(G_CC), sc(S_CC_EMAIL), text,
-                        tenant_of, fold, flags, u64p(U64_FREE), u64p(U64_FREE_X), u64p(U64_STLD), u64p(U64_STLD_X),
-                        u8p(U8_HAS_OWN), u64p(U64_OWN), i64p(I64_OWN_TENANT), i64p(I64_OWN_LABEL),
-                        u8p(U8_OWN_LABEL),
-                        brand_enabled, i64p(I64_BRAND_KEY), u8p(U8_BRAND_KEY), u64p(U64_LEGIT),
-                        u8p(U8_B_CLASS), b_table, i32p(b), i32p(b + 1), i32p(b + 2), i32p(b + 4),
-                        u8p(U8_HAS_VIPS), i64p(I64_VIP_TENANT), i64p(I64_VIP_KEY), u8p(U8_VIP_KEY),
-                        u64p(U64_VIP_ADDR), u64p(U64_FIN), u8p(U8_HAS_FIN),
-                        i64p(I64_BSK), u8p(U8_BSK), i64p(I64_OSK), u8p(U8_OSK), params[P_DIST_CAP],
+        identity_kernel(text, sc(S_DOM), sc(S_ROOT), sc(S_TLD), sc(S_EMAIL), sc(S_LOCAL), sc(S_DISP), gr(G_RT),
+                        sc(S_RT_DOM), sc(S_RT_ROOT), sc(S_RP_DOM), gr(G_TO), sc(S_TO_EMAIL), gr(G_CC),
+                        sc(S_CC_EMAIL), tenant_of, fold, flags, u64p(U64_FREE), u64p(U64_FREE_X), u64p(U64_STLD),
+                        u64p(U64_STLD_X), u8p(U8_HAS_OWN), u64p(U64_OWN), i64p(I64_OWN_TENANT), i64p(I64_OWN_LABEL),
+                        u8p(U8_OWN_LABEL), brand_enabled, i64p(I64_BRAND_KEY), u8p(U8_BRAND_KEY), u64p(U64_LEGIT),
+                        u8p(U8_B_CLASS), b_table, i32p(b), i32p(b + 1), i32p(b + 2), i32p(b + 4), u8p(U8_HAS_VIPS),
+                        i64p(I64_VIP_TENANT), i64p(I64_VIP_KEY), u8p(U8_VIP_KEY), u64p(U64_VIP_ADDR), u64p(U64_FIN),
+                        u8p(U8_HAS_FIN), i64p(I64_BSK), u8p(U8_BSK), i64p(I64_OSK), u8p(U8_OSK), params[P_DIST_CAP],
                         out[:, blocks[8]:blocks[8] + blocks[9]])

@@ -194,6 +194,7 @@ def _blocks(starts: dict[str, int]) -> tuple[np.ndarray, int]:
     return hit
 
 
+_F32 = np.dtype(np.float32)
 _LAST: list = [None, None, None]  # [starts dict, a copy of it, _blocks of it]: the registry asks the same every call
 
 
@@ -209,7 +210,7 @@ def compute_blocks(batch: MessageBatch, context: ScoringContext, out: np.ndarray
         blocks, width = _blocks(starts)
         last[0], last[1], last[2] = starts, dict(starts), (blocks, width)
     n = len(batch)
-    if out.dtype != np.float32 or out.ndim != 2 or not out.flags.c_contiguous or out.shape[0] != n:
+    if out.dtype != _F32 or out.ndim != 2 or not out.flags.c_contiguous or out.shape[0] != n:
         raise ValueError(f"signals: out must be a C-contiguous float32 matrix with {n} rows")
     if out.shape[1] < width:
         raise ValueError(f"signals: out has {out.shape[1]} columns, too few for the blocks {starts}")

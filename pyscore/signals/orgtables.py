@@ -225,11 +225,18 @@ def _one_tenant_tables(configs: dict, tenant: str) -> OrgTables:
     return hit[1]
 
 
+# tenant_of of every one-message context, shared (no allocation per message): callers only read it.
+# Writable all the same, so the kernels see the same array type as for a batch (one compilation).
+_ONE_ZERO = np.zeros(1, dtype=np.int32)
+
+
 def org_tables(context) -> tuple[OrgTables, np.ndarray]:
-    """(tables for the context's tenants, int32 tenant index per message)."""
+    """(tables for the context's tenants, int32 tenant index per message; do not write to it)."""
     tenants = context.tenants
     n = len(tenants)
-    if n == 1 or (n > 1 and isinstance(tenants, list) and tenants.count(tenants[0]) == n):
+    if n == 1:
+        return _one_tenant_tables(context.tenant_configs, tenants[0]), _ONE_ZERO
+    if n > 1 and isinstance(tenants, list) and tenants.count(tenants[0]) == n:
         return _one_tenant_tables(context.tenant_configs, tenants[0]), np.zeros(n, dtype=np.int32)
     ids = list(dict.fromkeys(tenants))
     configs = tuple(config_for(context.tenant_configs, t) for t in ids) or (EMPTY_TENANT,)
