@@ -95,6 +95,28 @@ def test_one_joint_call_equals_each_group_alone():
         start += len(group.signals)
 
 
+def test_compute_blocks_follows_a_starts_dict_changed_in_place():
+    """compute_blocks remembers the last starts dict it saw: changing that same dict must
+    not reuse the old block layout."""
+    import numpy as np
+
+    from pyscore.signals import fused
+
+    registry = build_registry(include_baseline=False)
+    batch, context = _sample_batch()
+    groups = {g.name: g for g in registry.groups}
+    width = max(len(g.signals) for g in groups.values())
+    starts = {"content": 0}
+    for name in ("content", "links", "identity"):
+        starts.clear()
+        starts[name] = 0
+        out = np.full((len(batch), width), np.nan, dtype=np.float32)
+        fused.compute_blocks(batch, context, out, starts)
+        block = np.full((len(batch), len(groups[name].signals)), np.nan, dtype=np.float32)
+        groups[name].compute(batch, context, block)
+        np.testing.assert_array_equal(out[:, :block.shape[1]], block, err_msg=name)
+
+
 def test_neighbouring_groups_with_one_joint_are_computed_in_one_call():
     import numpy as np
 

@@ -195,7 +195,7 @@ def _blocks(starts: dict[str, int]) -> tuple[np.ndarray, int]:
 
 
 _F32 = np.dtype(np.float32)
-_LAST: list = [None, None, None]  # [starts dict, a copy of it, _blocks of it]: the registry asks the same every call
+_LAST: tuple = (None, None, None)  # (starts dict, a copy of it, _blocks of it): the registry asks the same every call
 
 
 def compute_blocks(batch: MessageBatch, context: ScoringContext, out: np.ndarray, starts: dict[str, int]) -> None:
@@ -203,12 +203,13 @@ def compute_blocks(batch: MessageBatch, context: ScoringContext, out: np.ndarray
     each block is as wide as the group's signals) with one kernel call."""
     # The one-message path: every lookup here is cached, since for one message the
     # Python around the kernel costs as much as the kernel's own work.
-    last = _LAST
+    global _LAST
+    last = _LAST  # one tuple, replaced whole: threads never see half an update
     if starts is last[0] and starts == last[1]:
         blocks, width = last[2]
     else:
         blocks, width = _blocks(starts)
-        last[0], last[1], last[2] = starts, dict(starts), (blocks, width)
+        _LAST = (starts, dict(starts), (blocks, width))
     n = len(batch)
     if out.dtype != _F32 or out.ndim != 2 or not out.flags.c_contiguous or out.shape[0] != n:
         raise ValueError(f"signals: out must be a C-contiguous float32 matrix with {n} rows")
