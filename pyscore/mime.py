@@ -231,8 +231,12 @@ _FIELD_START = re.compile(r"\n([!-9;-~]+)[ \t]*:[ \t]*")
 _NOT_FOLDED = re.compile(r"\n(?![ \t])")  # a line break inside a value not followed by white space
 
 
-def _fast_fields(head: bytes, limits: ParseLimits) -> list[tuple[str, str]] | None:
+def _fast_fields(head: bytes, limits: ParseLimits,
+                 dropped: dict[str, str] | None = None) -> list[tuple[str, str]] | None:
     """The fields of a well-formed UTF-8 header block in a few C-speed passes, else None.
+
+    ``dropped`` maps names as written to "" for headers whose values nothing reads
+    (stripped headers but X-From): their folded values are checked, not unfolded.
 
     The block is split at each line break followed by ``Name:``. A line that
     starts neither a field nor a folded continuation stays inside a value,
@@ -253,13 +257,16 @@ def _fast_fields(head: bytes, limits: ParseLimits) -> list[tuple[str, str]] | No
         return None
     # Only the values that hold a line break are checked and unfolded; map() and compress()
     # keep the pass over every field in C.
+    names = parts[1::2]
     stripped = list(map(str.rstrip, values))
     for i in compress(range(len(values)), map(str.__contains__, values, repeat("\n"))):
         value = values[i]
         if _NOT_FOLDED.search(value):
             return None  # a line that is not a header (or a blank line)
+        if dropped is not None and dropped.get(names[i]) == "" and names[i].lower() != "x-from":
+            continue  # a stripped header: only its name is kept (the long antispam reports)
         stripped[i] = value.replace("\r\n", "").replace("\n", "").rstrip()
-    return list(zip(parts[1::2], stripped, strict=True))
+    return list(zip(names, stripped, strict=True))
 
 
 def _decode_header_bytes(value: bytes, defects: list[Defect]) -> str:
@@ -271,16 +278,17 @@ def _decode_header_bytes(value: bytes, defects: list[Defect]) -> str:
         return value.decode("cp1252", "replace")
 
 
-def _parse_head(buf: bytes, start: int, end: int, limits: ParseLimits,
-                defects: list[Defect]) -> tuple[list[tuple[str, str]], int]:
-    """Header fields of the entity at ``buf[start:end]`` and where its body starts."""
+def _parse_head(buf: bytes, start: int, end: int, limits: ParseLimits, defects: list[Defect],
+                dropped: dict[str, str] | None = None) -> tuple[list[tuple[str, str]], int]:
+    """Header fields of the entity at ``buf[start:end]`` and where its body starts
+    (``dropped``: see ``_fast_fields``)."""
     if buf.startswith(b"\n", start):
         return [], start + 1
     if buf.startswith(b"\r\n", start):
         return [], start + 2
     m = _BLANK_LINE.search(buf, start, end)
     head_end, body_start = (m.start() + 1, m.end()) if m else (end, end)
-    fast = _fast_fields(buf[start:head_end], limits)
+    fast = _fast_fields(buf[start:head_end], limits, dropped)
     if fast is not None:
         return fast, body_start
     # The careful path: byte offsets, 8-bit text, limits, lines that are not headers.
@@ -429,7 +437,9 @@ class _MessageParser:
         if raw.startswith(b"From "):  # an mbox separator line left on the message
             nl = raw.find(b"\n")
             start = len(raw) if nl < 0 else nl + 1
-        fields, body_start = _parse_head(raw, start, len(raw), limits, self.defects)
+        # Stripped names seen before: their values are dropped unread, so not unfolded.
+        dropped = self.matcher.cache if self.matcher is not None else None
+        fields, body_start = _parse_head(raw, start, len(raw), limits, self.defects, dropped)
         kept, encoded, stripped, x_from, index = self._strip(fields)
         self._walk(index, raw, body_start, len(raw), 0)
         return self._message(kept, encoded, index, stripped, x_from, size)

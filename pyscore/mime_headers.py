@@ -125,10 +125,19 @@ def _fast_mailbox(item: tuple[str, str, str, str, str], defects: list[Defect]) -
     quoted, addr1, plain, addr2, bare = item
     if bare:
         return make_mailbox("", bare)
-    name = _QUOTED_PAIR.sub(r"\1", quoted) if addr1 else plain
+    if not addr1:
+        name = plain
+    elif "\\" in quoted:
+        name = _QUOTED_PAIR.sub(r"\1", quoted)
+    else:
+        name = quoted  # no quoted pair to undo
     if "=?" in name:
         name = decode_words(name, defects)
-    return make_mailbox(_SPACES.sub(" ", name).strip(), addr1 or addr2)
+    # A printable name holds no white space but " " (isprintable is false for every other
+    # kind), so without a double space there is no run for _SPACES to fold.
+    if "  " in name or not name.isprintable():
+        name = _SPACES.sub(" ", name)
+    return make_mailbox(name.strip(), addr1 or addr2)
 
 
 def _list_items(value: str) -> list[tuple[str, str, str, str, str]] | None:

@@ -574,7 +574,7 @@ def test_fast_header_path_matches_careful_path(fields):
     fast = mime._fast_fields(raw[: raw.find(b"\r\n\r\n") + 2], ParseLimits())
     original = mime._fast_fields
     try:
-        mime._fast_fields = lambda head, limits: None
+        mime._fast_fields = lambda head, limits, dropped=None: None
         careful, _ = mime._parse_head(raw, 0, len(raw), ParseLimits(), [])
     finally:
         mime._fast_fields = original

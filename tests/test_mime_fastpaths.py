@@ -288,3 +288,53 @@ def _candidates_by_marker(text: str) -> list[tuple[int, int]]:
                                  "http://", "-", "\u00e9"]), max_size=16).map("".join))
 def test_www_candidates_match_one_scan_per_spelling(text):
     assert mime_html._candidates(text) == _candidates_by_marker(text)
+
+
+def test_printable_text_holds_no_white_space_but_the_space():
+    # _fast_mailbox folds white space only in names that are not printable or hold "  ".
+    import sys
+
+    assert not [c for c in map(chr, range(sys.maxunicode + 1)) if c.isspace() and c != " " and c.isprintable()]
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.tuples(st.sampled_from(["", "Doe", "J \\\"x\\\"", "a  b", "a\tb", "a\u00a0b", " x ", "=?utf-8?q?J=C3=B6?=",
+                                  "\\\\", "a\u2028b"]),
+                 st.sampled_from(["", "a@b.example"]), st.sampled_from(["", "Plain  Name ", "N\nM"]),
+                 st.sampled_from(["", "c@d.example"]), st.sampled_from(["", "e@f.example"])))
+def test_fast_mailbox_matches_the_plain_form(item):
+    from pyscore import mime_headers
+
+    quoted, addr1, plain, addr2, bare = item
+    defects_fast, defects_plain = [], []
+    if bare:
+        expected = mime_headers.make_mailbox("", bare)
+    else:
+        name = mime_headers._QUOTED_PAIR.sub(r"\1", quoted) if addr1 else plain
+        if "=?" in name:
+            name = mime_headers.decode_words(name, defects_plain)
+        expected = mime_headers.make_mailbox(mime_headers._SPACES.sub(" ", name).strip(), addr1 or addr2)
+    assert mime_headers._fast_mailbox(item, defects_fast) == expected
+    assert defects_fast == defects_plain
+
+
+def test_stripped_headers_left_folded_change_no_result():
+    from pyscore import mime
+
+    raw = (b"X-Microsoft-Antispam-Message-Info:\r\n abc\r\n def\r\nX-From: Doe,\r\n John <x>\r\n"
+           b"From: j@enron.example\r\nSubject: s\r\n folded\r\nX-Spam-Status: No,\r\n\tscore=1\r\n\r\nbody\r\n")
+    original = mime._fast_fields
+    for _ in range(2):  # the second parse meets the stripped names in the cache
+        fast = mime.parse(raw)
+        try:
+            mime._fast_fields = lambda head, limits, dropped=None: original(head, limits)
+            plain = mime.parse(raw)
+        finally:
+            mime._fast_fields = original
+        assert fast == plain
+    assert fast.sender.display_name == "Doe, John"
+    assert "X-Microsoft-Antispam-Message-Info" in fast.stripped_headers
+    assert ("Subject", "s folded") in fast.headers.fields
+    # A line that is not a header inside a stripped value still ends the fast path.
+    bad = raw.replace(b"\r\n def", b"\r\ndef")
+    assert mime._fast_fields(bad[: bad.find(b"\r\n\r\n") + 2], mime.ParseLimits(), {"X-Microsoft-Antispam-Message-Info": ""}) is None
