@@ -6,6 +6,11 @@ Run: cd bench && OMP_NUM_THREADS=1 ../.venv-dev/bin/pytest -o python_files='benc
 Generated traffic (Zipf-skewed senders, several tenants, colleagues and
 outsiders): 10,000 distinct probe messages against a history of 200,000.
 Figures are printed with -s and stored in the benchmark's extra_info.
+
+The one-message figures time the baseline signal group on 2,000 distinct
+one-message MessageBatches (thread time, median and p99): the engine's path
+(key strings straight from the batch, one core call) beside the plain path
+through Python event records (event_rows, then the core's column dict).
 """
 
 from __future__ import annotations
@@ -18,10 +23,13 @@ import pyarrow.parquet as pq
 import pytest
 
 from pyscore.baseline.build import build_memory_store
-from pyscore.baseline.events import EVENT_SCHEMA, normalize_name
+from pyscore.baseline.events import EVENT_SCHEMA, event_rows, normalize_name
 from pyscore.baseline.reference import ReferenceBaseline
-from pyscore.baseline.signals import SIGNALS
+from pyscore.baseline.signals import SIGNALS, baseline_signal_group
 from pyscore.baseline.store import BaselineStore, event_columns
+from pyscore.batch import MessageBatch
+from pyscore.message import Domain, EmailAddress, Headers, Mailbox, Message, Recipients
+from pyscore.signals.registry import ScoringContext
 
 DAY = 86400
 N_PROBE = 10_000
@@ -169,3 +177,63 @@ def test_build_duckdb_36k(benchmark, tmp_path_factory):
     benchmark.extra_info.update({"sql_s": report.sql_seconds, "load_s": report.load_seconds, "online_observe_s": online})
     print(f"\nDuckDB build of 36k messages: {benchmark.stats.stats.median:.2f} s (SQL {report.sql_seconds:.2f} s, "
           f"load {report.load_seconds:.2f} s); peer: online observe incl. hashing {online:.2f} s")
+
+
+N_SINGLE = 2_000
+
+
+def _mailbox(address: str, name: str = "") -> Mailbox:
+    local, _, domain = address.partition("@")
+    return Mailbox(EmailAddress(address, local, Domain(domain, domain, domain.rsplit(".", 1)[-1], "", True)), name)
+
+
+def _message(row: dict) -> Message:
+    sender = _mailbox(row["sender"], row["display_name"])
+    return Message(sender=sender, headers=Headers(from_=sender, reply_to=tuple(_mailbox(a) for a in row["reply_to"])),
+                   recipients=Recipients(to=tuple(_mailbox(r["address"]) for r in row["recipients"])))
+
+
+@pytest.fixture(scope="module")
+def single_messages(probes):
+    """N_SINGLE distinct probe messages, each its own one-message batch, with tenant and time."""
+    rows = probes.slice(0, N_SINGLE).to_pylist()
+    return [(MessageBatch.from_messages([_message(r)]), r["tenant"], float(r["time"])) for r in rows]
+
+
+def _per_message(benchmark, label: str, run, items) -> None:
+    """Thread time of run(batch, tenant, time) per message: median and p99, printed and in extra_info."""
+    took = []
+    for batch, tenant, t in items:
+        start = time.thread_time_ns()
+        run(batch, tenant, t)
+        took.append(time.thread_time_ns() - start)
+    us = np.array(took) / 1e3
+    benchmark.extra_info.update({"median_us": float(np.median(us)), "p99_us": float(np.percentile(us, 99))})
+    print(f"\n{label}: median {np.median(us):.1f} us, p99 {np.percentile(us, 99):.1f} us per message "
+          f"({len(items)} distinct one-message batches, thread time)")
+
+
+def test_one_message_signals(benchmark, stores, single_messages):
+    """The baseline signal group on one message, as the engine runs it."""
+    store, _ = stores
+    group = baseline_signal_group()
+
+    def run(batch, tenant, t):
+        out = np.full((1, len(SIGNALS)), np.nan, dtype=np.float32)
+        group.compute(batch, ScoringContext(tenants=[tenant], times=np.array([t]), baseline=store), out)
+
+    benchmark.pedantic(lambda: _per_message(benchmark, "one message, key strings + one core call", run,
+                                            single_messages), rounds=1, iterations=1)
+
+
+def test_one_message_event_rows_peer(benchmark, stores, single_messages):
+    """Peer: the same lookups through Python event records and the core's column dict."""
+    store, _ = stores
+    out = np.empty((1, len(SIGNALS) - 1), dtype=np.float32)
+
+    def run(batch, tenant, t):
+        rows = event_rows(batch, [tenant], times=np.array([t]), lookup_only=True)
+        store.lookup_batch(event_columns(rows), out)
+
+    benchmark.pedantic(lambda: _per_message(benchmark, "one message, event_rows + column dict", run,
+                                            single_messages), rounds=1, iterations=1)

@@ -126,7 +126,8 @@ const T* PerMessage(const py::object& obj, int64_t n, const char* name, std::vec
 // wider block); the outputs go to its first kNumOutputs columns.
 float* CheckStridedOut(py::array& out, int64_t n, int64_t* row_stride) {
   if (!out.dtype().is(py::dtype::of<float>()) || out.ndim() != 2 || out.shape(0) != n ||
-      out.shape(1) < bl::kNumOutputs || out.strides(1) != static_cast<py::ssize_t>(sizeof(float)) ||
+      out.shape(1) < bl::kNumOutputs ||
+      (n > 0 && out.strides(1) != static_cast<py::ssize_t>(sizeof(float))) ||  // numpy gives empty arrays 0 strides
       (n > 1 && (out.strides(0) < 0 || out.strides(0) % static_cast<py::ssize_t>(sizeof(float)) != 0))) {
     throw std::invalid_argument("baseline lookup: out must be float32 of shape (" + std::to_string(n) + ", >= " +
                                 std::to_string(bl::kNumOutputs) + ") with contiguous rows");

@@ -343,10 +343,12 @@ const char* OutputName(int output) {
 
 void EventColumns::Validate(bool for_lookup) const {
   PYSCORE_ARG_CHECK(n_messages >= 0, "baseline events: negative message count");
-  PYSCORE_ARG_CHECK(time && sender && domain && global_domain && name && rcpt_offsets && reply_offsets,
+  PYSCORE_ARG_CHECK(rcpt_offsets && reply_offsets, "baseline events: an offsets column is missing");
+  PYSCORE_ARG_CHECK(n_messages == 0 || (time && sender && domain && global_domain && name),
                     "baseline events: a per-message column is missing");
   // Lookups read neither verdicts nor sender_own.
-  PYSCORE_ARG_CHECK(for_lookup || (verdict && sender_own), "baseline events: a per-message column is missing");
+  PYSCORE_ARG_CHECK(for_lookup || n_messages == 0 || (verdict && sender_own),
+                    "baseline events: a per-message column is missing");
   PYSCORE_ARG_CHECK(rcpt_offsets[0] == 0 && reply_offsets[0] == 0, "baseline events: offsets must start at 0");
   for (int64_t m = 0; m < n_messages; ++m) {
     PYSCORE_ARG_CHECK(rcpt_offsets[m] <= rcpt_offsets[m + 1], "baseline events: recipient offsets decrease at message " + std::to_string(m));
@@ -612,7 +614,7 @@ void BaselineStore::Lookup(const EventColumns& ev, float* out, int64_t row_strid
 void BaselineStore::Replay(const EventColumns& ev, float* out) {
   PYSCORE_CHECK(!read_only_, "baseline store '" + dir_ + "' is open read-only");
   ev.Validate(true);
-  PYSCORE_ARG_CHECK(ev.verdict && ev.sender_own, "baseline replay: verdict and sender_own are needed");
+  PYSCORE_ARG_CHECK(ev.n_messages == 0 || (ev.verdict && ev.sender_own), "baseline replay: verdict and sender_own are needed");
   for (int64_t m = 1; m < ev.n_messages; ++m) {
     PYSCORE_ARG_CHECK(ev.time[m - 1] <= ev.time[m],
                       "baseline replay: times must be sorted ascending (row " + std::to_string(m) + ")");

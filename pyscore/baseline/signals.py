@@ -82,17 +82,17 @@ def compute(batch: MessageBatch, context: ScoringContext, out: np.ndarray) -> No
     if store is None or n == 0:
         out[:] = np.nan
         return
-    times, rows = timed_rows(context.times, n)
+    _, rows = timed_rows(context.times, n)
     if rows is not None:
         out[:] = np.nan
         if rows:
-            keys = event_keys(batch, context.tenants, times, tenant_configs=context.tenant_configs, rows=rows,
-                              lookup_only=True)
+            keys = event_keys(batch, context.tenants, context.times, tenant_configs=context.tenant_configs,
+                              rows=rows, lookup_only=True)
             raw = store.lookup_batch(keys)
             out[rows, : len(OUTPUTS)] = raw
             out[rows, len(OUTPUTS)] = vip_column(keys, raw, context.tenant_configs)
         return
-    keys = event_keys(batch, context.tenants, times, tenant_configs=context.tenant_configs, lookup_only=True)
+    keys = event_keys(batch, context.tenants, context.times, tenant_configs=context.tenant_configs, lookup_only=True)
     if out.dtype == np.float32 and out.strides[-1] == out.itemsize and out.flags.writeable:
         store.lookup_batch(keys, out)  # straight into the block's first columns: no copy
         raw = out
