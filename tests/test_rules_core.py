@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 
 import numpy as np
@@ -201,3 +202,74 @@ def test_literal_matcher_on_mixed_columns(seed):
     for p, a, m in targets:
         got = buf[base[a]:base[a + 1]].astype(bool).tolist()
         assert got == [_expected(v, patterns[p], m, False) for v in values], (patterns[p], m)
+
+
+def _packed(strings: list[list[str]]):
+    text, offsets, start = b"", [0], [0]
+    for column in strings:
+        for v in column:
+            text += v.encode()
+            offsets.append(len(text))
+        start.append(len(offsets) - 1)
+    return np.frombuffer(text, np.uint8).copy(), np.array(offsets, np.int64), np.array(start, np.int64)
+
+
+def test_column_ops_over_a_packed_batch():
+    # Two messages; a group with elements 2 + 1. String column 0 is per message, 1 per element.
+    text, offsets, start = _packed([["a.com", ""], ["A.com", "b.com", "x"]])
+    numbers, number_start = np.array([1.5, math.nan]), np.array([0, 2], np.int64)
+    group_offsets = np.array([[0, 2, 3]], np.int64)
+    signals = np.array([[0.0, 7.0], [1.0, 8.0]])
+    atom_ops = np.array([
+        (0, 0, 1, 1, 1, 0, 0, 0),        # element non-null
+        (2, 1, 1, 1, 1, 0, 0, 0),        # element != its message's value
+        (1, 2, 1, 1, 1, 0, 0, 0),        # element == its message's value
+        (3, 3, 1, 1, 1, 0, 0, 1 | 16),   # element contains its message's value, ASCII-folded
+        (3, 4, 1, 1, 1, 0, 0, 1),        # ... case-sensitive
+    ], np.int32)
+    num_ops = np.array([
+        (0, 0, 0, 0, 0, 0),  # number column 0
+        (1, 1, 0, 1, 0, 0),  # signal 1
+        (2, 2, 1, 1, 1, 0),  # code points of the elements
+        (3, 3, 1, 0, 0, 0),  # edit distance of the message value to "a.con", per element
+        (3, 4, 0, 0, 0, 1),  # edit distance to "" (always null)
+    ], np.int32)
+    ops = _core.ColumnOps(np.array([-1, 0], np.int32), atom_ops, num_ops, [b"a.con", b""])
+    rows = np.array([2, 3], np.int64)
+    atom_base = np.array([0, 3, 6, 9, 12, 15], np.int64)
+    buf = np.zeros(15, np.uint8)
+    num_base = np.array([0, 2, 4, 7, 10, 12], np.int64)
+    nums = np.full(12, -1.0)
+    ops.run(text, offsets, start, numbers, number_start, group_offsets, signals, rows, atom_base, buf, num_base, nums)
+    assert buf.reshape(5, 3).tolist() == [[1, 1, 1], [1, 1, 0], [0, 0, 0], [1, 0, 0], [0, 0, 0]]
+    assert nums[:2].tolist()[0] == 1.5 and math.isnan(nums[1])
+    assert nums[2:4].tolist() == [7.0, 8.0]
+    assert nums[4:7].tolist() == [5.0, 5.0, 1.0]
+    assert nums[7:9].tolist() == [1.0, 1.0] and math.isnan(nums[9])
+    assert np.isnan(nums[10:12]).all()
+
+
+def test_column_ops_rejects_bad_plans_and_batches():
+    no_nums = np.zeros((0, 6), np.int32)
+    levels = np.array([-1, 0], np.int32)
+    with pytest.raises(ValueError, match="unknown atom kind"):
+        _core.ColumnOps(levels, np.array([(9, 0, 0, 0, 0, 0, 0, 0)], np.int32), no_nums, [])
+    with pytest.raises(ValueError, match="own level"):
+        _core.ColumnOps(levels, np.array([(0, 0, 1, 0, 0, 0, 0, 0)], np.int32), no_nums, [])
+    with pytest.raises(ValueError, match="out of range"):  # an element column read at the message level
+        _core.ColumnOps(levels, np.array([(1, 0, 0, 0, 1, 0, 0, 0)], np.int32), no_nums, [])
+    with pytest.raises(ValueError, match="level 0"):
+        _core.ColumnOps(np.array([0], np.int32), np.zeros((0, 8), np.int32), no_nums, [])
+    ops = _core.ColumnOps(levels, np.array([(0, 0, 1, 1, 1, 0, 0, 0)], np.int32), no_nums, [])
+    text, offsets, start = _packed([["a"], ["x", "y"]])
+    args = (text, offsets, start, np.zeros(0), np.zeros(1, np.int64), np.array([[0, 2]], np.int64), np.zeros((1, 0)))
+    with pytest.raises(ValueError, match="do not span the level"):
+        ops.run(*args, np.array([1, 3], np.int64), np.array([0, 3], np.int64), np.zeros(3, np.uint8),
+                np.zeros(1, np.int64), np.zeros(0))
+    text3, offsets3, start3 = _packed([["a"], ["x", "y", "z"]])
+    with pytest.raises(ValueError, match="differ from its level"):
+        ops.run(text3, offsets3, start3, *args[3:], np.array([1, 2], np.int64), np.array([0, 2], np.int64),
+                np.zeros(2, np.uint8), np.zeros(1, np.int64), np.zeros(0))
+    with pytest.raises(ValueError, match="exceed the buffer"):
+        ops.run(*args, np.array([1, 2], np.int64), np.array([0, 2], np.int64), np.zeros(1, np.uint8),
+                np.zeros(1, np.int64), np.zeros(0))

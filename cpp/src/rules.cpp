@@ -329,6 +329,7 @@ RuleProgram::RuleProgram(ProgramSpec spec) : spec_(std::move(spec)) {
   }
   for (int32_t r : s.roots) PYSCORE_ARG_CHECK(r >= 0 && static_cast<size_t>(r) < n, "RuleProgram: root out of range");
   OrderByCost();
+  FindGates();
   atom_level_.assign(s.n_atoms, -1);
   num_level_.assign(s.n_num_columns, -1);
   code_level_.assign(s.n_code_columns, -1);
@@ -513,16 +514,42 @@ double RuleProgram::Num(int32_t node, State* st) const {
   }
 }
 
+void RuleProgram::FindGates() {
+  // A rule whose root is an atom, or an and() with atom children at the message level, is false
+  // wherever one of those atoms is: Evaluate reads them first, without a call per node.
+  const auto& s = spec_;
+  gate_begin_.assign(1, 0);
+  for (int32_t root : s.roots) {
+    const Op op = static_cast<Op>(s.op[root]);
+    if (op == Op::kAtom && s.b[root] == 0) {
+      gate_atom_.push_back(s.a[root]);
+    } else if (op == Op::kAnd) {
+      for (int32_t k = 0; k < s.n_kids[root]; ++k) {
+        const int32_t kid = s.kids[s.first_kid[root] + k];
+        if (static_cast<Op>(s.op[kid]) == Op::kAtom && s.b[kid] == 0) gate_atom_.push_back(s.a[kid]);
+      }
+    }
+    gate_begin_.push_back(static_cast<int32_t>(gate_atom_.size()));
+  }
+}
+
 void RuleProgram::Evaluate(const BatchView& batch, uint8_t* out) const {
   State st;
   st.batch = &batch;
   st.cur.assign(spec_.level_parent.size(), 0);
   st.stamp.assign(static_cast<size_t>(std::max<int64_t>(batch.n_codes, 0)), -1);
   const size_t n_rules = spec_.roots.size();
+  // The message-level column of each gate atom.
+  std::vector<const uint8_t*> gate(gate_atom_.size());
+  for (size_t g = 0; g < gate.size(); ++g) gate[g] = batch.atoms + batch.atom_base[gate_atom_[g]];
   for (int64_t m = 0; m < batch.n_messages; ++m) {
     st.cur[0] = m;
     uint8_t* row = out + m * static_cast<int64_t>(n_rules);
-    for (size_t r = 0; r < n_rules; ++r) row[r] = Bool(spec_.roots[r], &st) ? 1 : 0;
+    for (size_t r = 0; r < n_rules; ++r) {
+      bool open = true;
+      for (int32_t g = gate_begin_[r]; g < gate_begin_[r + 1] && open; ++g) open = gate[g][m] != 0;
+      row[r] = open && Bool(spec_.roots[r], &st) ? 1 : 0;
+    }
   }
 }
 

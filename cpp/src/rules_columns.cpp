@@ -62,6 +62,21 @@ ColumnOps::ColumnOps(std::vector<int32_t> level_group, std::vector<AtomOp> atoms
     if (op.kind == kSignal) PYSCORE_ARG_CHECK(op.level == 0, "ColumnOps: signals are message columns");
   }
   constants_ = std::move(constants);
+  for (size_t i = 0; i < nums_.size(); ++i) {
+    const NumOp& op = nums_[i];
+    if (op.kind != kLevConst) continue;
+    auto it = std::find_if(lev_groups_.begin(), lev_groups_.end(), [&](const LevGroup& g) {
+      return g.source == op.source && g.source_level == op.source_level;
+    });
+    if (it == lev_groups_.end()) {
+      lev_groups_.push_back({op.source, op.source_level, {0}, "", {}, {}});
+      it = lev_groups_.end() - 1;
+    }
+    it->ops.push_back(static_cast<int32_t>(i));
+    it->slot.push_back(static_cast<int32_t>(it->const_offsets.size()) - 1);
+    it->const_data += constants_[op.constant];
+    it->const_offsets.push_back(static_cast<int64_t>(it->const_data.size()));
+  }
 }
 
 void ColumnOps::Check(const PackedView& b, int64_t n_signals, const int64_t* level_rows, int64_t n_levels,
@@ -180,24 +195,31 @@ void ColumnOps::Run(const PackedView& b, const double* signals, int64_t n_signal
         CodePointCounts(b.offsets + b.string_start[op.source], n, b.text, counts.data());
         for (int64_t r = 0; r < n; ++r) out[r] = counts[r] == 0 ? nan : static_cast<double>(counts[r]);
         break;
-      case kLevConst: {
-        const std::string& c = constants_[op.constant];
-        if (c.empty()) {
-          std::fill(out, out + n, nan);
-          break;
-        }
-        // Distances of the column's own rows (offsets index the whole text), then lifted.
-        const int64_t n_src = level_rows[op.source_level];
-        const int64_t* src = b.offsets + b.string_start[op.source];
-        const int64_t c_off[2] = {0, static_cast<int64_t>(c.size())};
-        dist.resize(static_cast<size_t>(n_src));
-        FoldedLevenshteinMatrix(src, n_src, b.text, c_off, 1, reinterpret_cast<const uint8_t*>(c.data()), dist.data());
-        for (int64_t r = 0; r < n_src; ++r) {
-          if (src[r + 1] == src[r]) dist[r] = nan;
-        }
-        const RowMap m = row_map(op.source_level, op.level);
-        for (int64_t r = 0; r < n; ++r) out[r] = dist[m(r)];
-        break;
+      case kLevConst:
+        break;  // below, per source column
+    }
+  }
+  // Edit distances: per source column, every constant in one kernel call over the column's own
+  // rows (offsets index the whole text), then lifted to each op's level.
+  for (const LevGroup& g : lev_groups_) {
+    const int64_t n_src = level_rows[g.source_level];
+    const int64_t* src = b.offsets + b.string_start[g.source];
+    const int64_t n_const = static_cast<int64_t>(g.const_offsets.size()) - 1;
+    dist.resize(static_cast<size_t>(n_src * n_const));
+    FoldedLevenshteinMatrix(src, n_src, b.text, g.const_offsets.data(), n_const,
+                            reinterpret_cast<const uint8_t*>(g.const_data.data()), dist.data());
+    for (size_t t = 0; t < g.ops.size(); ++t) {
+      const NumOp& op = nums_[g.ops[t]];
+      double* out = nums + num_base[op.column];
+      const int64_t n = level_rows[op.level];
+      if (constants_[op.constant].empty()) {
+        std::fill(out, out + n, nan);
+        continue;
+      }
+      const RowMap m = row_map(op.source_level, op.level);
+      for (int64_t r = 0; r < n; ++r) {
+        const int64_t s = m(r);
+        out[r] = src[s + 1] == src[s] ? nan : dist[s * n_const + g.slot[t]];
       }
     }
   }

@@ -239,14 +239,14 @@ class _Plan:
         """Which guarded rules read each lazy atom, and each fast regex column, as boolean matrices
         (atoms or columns x guarded rules): small batches ask them which atoms any open rule reads."""
         self.lazy_ids = list(regex_readers)
-        self.lazy_readers = np.zeros((len(self.lazy_ids), n_guarded), bool)
+        self.lazy_readers = np.zeros((len(self.lazy_ids), n_guarded), np.int32)
         for t, aid in enumerate(self.lazy_ids):
-            self.lazy_readers[t, regex_readers[aid]] = True
+            self.lazy_readers[t, regex_readers[aid]] = 1
         columns = list(fast.columns.items()) if fast is not None else []
-        self.fast_column_readers = np.zeros((len(columns), n_guarded), bool)
+        self.fast_column_readers = np.zeros((len(columns), n_guarded), np.int32)
         for j, (_, (_, _, atoms)) in enumerate(columns):
             for aid in atoms:
-                self.fast_column_readers[j, regex_readers.get(aid, [])] = True
+                self.fast_column_readers[j, regex_readers.get(aid, [])] = 1
 
     def columns(self, layout) -> columnops.ColumnPlan:
         """The atoms and numeric columns the core computes straight from batches packed in ``layout``."""
@@ -615,10 +615,10 @@ class _BatchRun:
             # every row (per-row masks cost more than the scans they save).
             passed = np.zeros((n, guards.n_rules), np.uint8)
             guards.evaluate(n, *args, buf, atom_base, nums, num_base, codes, code_base, n_codes, passed)
-            open_rules = passed.any(axis=0)
-            needed_atoms = dict(zip(self.plan.lazy_ids, self.plan.lazy_readers[:, open_rules].any(axis=1).tolist(),
+            open_rules = (passed[0] if n == 1 else passed.max(axis=0)).astype(np.int32)
+            needed_atoms = dict(zip(self.plan.lazy_ids, (self.plan.lazy_readers @ open_rules).tolist(),
                                     strict=True)) if slow else None
-            needed_columns = self.plan.fast_column_readers[:, open_rules].any(axis=1).tolist()
+            needed_columns = (self.plan.fast_column_readers @ open_rules).tolist()
         for aid in slow:
             if aid in covered.atoms or (needed_atoms is not None and not needed_atoms[aid]):
                 continue
@@ -756,6 +756,10 @@ class _BatchRun:
             return out
         if kind in ("streq", "strne"):
             _, a, b, lv = key
+            col = self.cache.get(a)
+            if col is not None and col is self.cache.get(b) and self.c.skey_level(a) == lv == self.c.skey_level(b):
+                # One column on both sides (ASCII confusables): equal wherever it is non-null.
+                return _nonnull(col) if kind == "streq" else np.zeros(len(col), bool)
             (ha, na), (hb, nb) = self.hashes_at(a, lv), self.hashes_at(b, lv)
             return na & nb & ((ha == hb) if kind == "streq" else (ha != hb))
         pair_mode = columnops.pair_mode(key[1]) if kind == "pred" else None

@@ -108,10 +108,12 @@ class RuleProgram {
   std::vector<int32_t> atom_level_, num_level_, code_level_;  // -1: unused
   struct State;
   void OrderByCost();
+  void FindGates();
   bool Bool(int32_t node, State* st) const;
   double Num(int32_t node, State* st) const;
   bool AllKids(int32_t node, int32_t from, int32_t to, State* st) const;
   ProgramSpec spec_;
+  std::vector<int32_t> gate_atom_, gate_begin_;  // per rule: message-level atoms it needs true
 };
 
 // Row-wise match of column b's value inside column a's value (same number of rows):
@@ -196,6 +198,13 @@ class ColumnOps {
   std::vector<AtomOp> atoms_;
   std::vector<NumOp> nums_;
   std::vector<std::string> constants_;
+  struct LevGroup {  // the edit-distance ops reading one source column
+    int32_t source, source_level;
+    std::vector<int64_t> const_offsets;  // the constants, one per op, as one string column
+    std::string const_data;
+    std::vector<int32_t> ops, slot;      // op index into nums_, its constant's row
+  };
+  std::vector<LevGroup> lev_groups_;
 };
 
 }  // namespace pyscore
