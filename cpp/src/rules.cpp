@@ -764,10 +764,19 @@ bool Utf8Valid(const uint8_t* data, int64_t n) {
 }
 
 void CodePointCounts(const int64_t* offsets, int64_t n_rows, const uint8_t* data, int64_t* out) {
+  constexpr uint64_t kHigh = 0x8080808080808080ULL;
   for (int64_t r = 0; r < n_rows; ++r) {
-    int64_t n = 0;
-    for (int64_t i = offsets[r]; i < offsets[r + 1]; ++i) n += (data[i] & 0xC0) != 0x80;
-    out[r] = n;
+    // Code points = bytes - continuation bytes (10xxxxxx), eight bytes per step: bit 7 set and
+    // bit 6 (shifted up into bit 7's place) clear.
+    int64_t i = offsets[r], continuation = 0;
+    const int64_t end = offsets[r + 1];
+    for (; i + 8 <= end; i += 8) {
+      uint64_t w;
+      std::memcpy(&w, data + i, 8);
+      continuation += __builtin_popcountll(w & ~(w << 1) & kHigh);
+    }
+    for (; i < end; ++i) continuation += (data[i] & 0xC0) == 0x80;
+    out[r] = end - offsets[r] - continuation;
   }
 }
 

@@ -257,6 +257,23 @@ class RegexSet:
             half = len(ids) // 2
             return self._accepted(ids[:half]) + self._accepted(ids[half:])
 
+    def scanner(self):
+        """``scan`` for one thread's loop: the database, scratch and id map bound once."""
+        if self._db is None:
+            return lambda text: []
+        scratch = getattr(self._local, "scratch", None)
+        if scratch is None:
+            scratch = self._local.scratch = hyperscan.Scratch(self._db)
+        db_scan, ids = self._db.scan, self._ids
+        identity = ids == list(range(len(ids)))
+
+        def scan(text) -> list[int]:
+            found: list[int] = []
+            db_scan(text, match_event_handler=_collect, context=found, scratch=scratch)
+            return found if identity else [ids[i] for i in found]
+
+        return scan
+
     def scan(self, text) -> list[int]:
         """Indices (into ``expressions``) of the expressions that match ``text`` (UTF-8 bytes)."""
         if self._db is None:

@@ -568,8 +568,11 @@ class _BatchRun:
             if source.data[source.offsets[0]:source.offsets[-1]].tobytes().isascii():
                 return source  # NFKC and the look-alike table leave ASCII text as it is
             memo: dict[str, str] = {}
-            return StringColumn.from_strings(
-                [memo.setdefault(v, fn.replace_confusables(v)) for v in self.values(skey[1], level)])
+            values = self.values(skey[1], level)
+            for v in values:
+                if v not in memo and not v.isascii():
+                    memo[v] = fn.replace_confusables(v)
+            return StringColumn.from_strings([memo.get(v, v) for v in values])
         raise AssertionError(f"unknown string expression {skey!r}")
 
     # --- atoms --------------------------------------------------------------------------------
@@ -693,6 +696,7 @@ class _BatchRun:
         else:
             rows = range(n_rows)
         memo: dict[bytes, list[int]] = {}
+        scan = regexes.scanner()
         for r in rows:
             a, b = offsets[r], offsets[r + 1]
             if a == b:
@@ -700,7 +704,7 @@ class _BatchRun:
             text = raw[a:b]
             matched = memo.get(text)
             if matched is None:
-                matched = memo[text] = [aid for i in regexes.scan(text) for aid in owners[i]]
+                matched = memo[text] = [aid for i in scan(text) for aid in owners[i]]
             for aid in matched:
                 buf[atom_base[aid] + r] = 1
         return True
