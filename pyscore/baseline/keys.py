@@ -305,11 +305,9 @@ def event_keys(
         bad = next(m for m in order if not math.isfinite(all_times[m]))
         raise ValueError(f"baseline events: message {batch.ids[bad]!r} has no time")
     if n == 1 and rows is None and lookup_only:
-        packed = batch.__dict__.get("packed")
-        if packed is not None and packed.layout is SPEC_LAYOUT:
-            keys = _one_message(packed, str(tenants[0]), event_times[0], tenant_configs)
-            if keys is not None:
-                return keys
+        keys = one_message_keys(batch, tenants, times, tenant_configs)
+        if keys is not None:
+            return keys
     read = _Reader(batch)
     senders, roots, hosts, names = read.block(_SENDER_PATHS, (True, False, False, False))
     *rcpt_offsets, reply_offsets = read.group_offsets((*_RECIPIENT_GROUPS, "headers.reply_to"))
@@ -377,6 +375,20 @@ _ONE_LISTS = (min(*(k for pair in _ONE_RECIPIENTS for k in pair), _ONE_REPLY),
               max(*(k for pair in _ONE_RECIPIENTS for k in pair), _ONE_REPLY) + 1)
 
 
+def one_message_keys(batch: MessageBatch, tenants: Sequence[str], times: Any,
+                     tenant_configs: Mapping[str, Any] | None) -> EventKeys | None:
+    """``event_keys(..., lookup_only=True)`` of a one-message batch that MessageBatch.from_messages
+    built (the engine's path), or None when the general path must decide: another kind of
+    batch, no time, or strings lying far apart."""
+    packed = batch.__dict__.get("packed")
+    if packed is None or packed.layout is not SPEC_LAYOUT or len(tenants) != 1 or len(times) != 1:
+        return None
+    time = float(times[0])
+    if not math.isfinite(time):
+        return None
+    return _one_message(packed, str(tenants[0]), time, tenant_configs)
+
+
 def _one_message(packed: PackedBatch, tenant: str, time: float, tenant_configs: Mapping[str, Any] | None
                  ) -> EventKeys | None:
     """event_keys of a one-message SPEC_LAYOUT batch for lookups: the engine's path, in two slices
@@ -385,7 +397,7 @@ def _one_message(packed: PackedBatch, tenant: str, time: float, tenant_configs: 
     sender_block = _Block(packed, starts, min(_ONE_SENDER), max(_ONE_SENDER) + 1)
     if sender_block.span is None:
         return None
-    email, root, host, display = (sender_block.column(k, lower=k == _ONE_SENDER[0])[0] for k in _ONE_SENDER)
+    email, root, host, display = (sender_block.scalar(k, lower=k == _ONE_SENDER[0]) for k in _ONE_SENDER)
     domain = root or host
     name = _name_key(display)
     counts = [starts[e + 1] - starts[e] for e, _ in _ONE_RECIPIENTS]
@@ -424,6 +436,14 @@ class _Block:
             self.span = packed.text[self.base: self.ends[-1]].tobytes()
             if self.span.isascii():
                 self.lowered = self.span.lower()  # ASCII: the same bytes as str.lower
+
+    def scalar(self, k: int, lower: bool) -> bytes:
+        """The one value of scalar column k (a one-message batch)."""
+        i = self.starts[k] - self.first
+        value = self.span[self.ends[i] - self.base: self.ends[i + 1] - self.base]
+        if value.isascii():
+            return value.lower() if lower else value
+        return _fix(value, lower)
 
     def column(self, k: int, lower: bool) -> list[bytes]:
         a, b = self.starts[k] - self.first, self.starts[k + 1] - self.first

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from pyscore.baseline.keys import EventKeys, event_keys, tenant_keys, timed_rows
+from pyscore.baseline.keys import EventKeys, event_keys, one_message_keys, tenant_keys, timed_rows
 from pyscore.baseline.store import OUTPUTS, BaselineStore
 from pyscore.batch import MessageBatch
 from pyscore.signals.registry import ScoringContext, Signal, SignalGroup
@@ -82,17 +82,21 @@ def compute(batch: MessageBatch, context: ScoringContext, out: np.ndarray) -> No
     if store is None or n == 0:
         out[:] = np.nan
         return
-    _, rows = timed_rows(context.times, n)
-    if rows is not None:
-        out[:] = np.nan
-        if rows:
-            keys = event_keys(batch, context.tenants, context.times, tenant_configs=context.tenant_configs,
-                              rows=rows, lookup_only=True)
-            raw = store.lookup_batch(keys)
-            out[rows, : len(OUTPUTS)] = raw
-            out[rows, len(OUTPUTS)] = vip_column(keys, raw, context.tenant_configs)
-        return
-    keys = event_keys(batch, context.tenants, context.times, tenant_configs=context.tenant_configs, lookup_only=True)
+    # One message from the engine: straight to its key strings.
+    keys = one_message_keys(batch, context.tenants, context.times, context.tenant_configs) if n == 1 else None
+    if keys is None:
+        _, rows = timed_rows(context.times, n)
+        if rows is not None:
+            out[:] = np.nan
+            if rows:
+                keys = event_keys(batch, context.tenants, context.times, tenant_configs=context.tenant_configs,
+                                  rows=rows, lookup_only=True)
+                raw = store.lookup_batch(keys)
+                out[rows, : len(OUTPUTS)] = raw
+                out[rows, len(OUTPUTS)] = vip_column(keys, raw, context.tenant_configs)
+            return
+        keys = event_keys(batch, context.tenants, context.times, tenant_configs=context.tenant_configs,
+                          lookup_only=True)
     if out.dtype == np.float32 and out.strides[-1] == out.itemsize and out.flags.writeable:
         store.lookup_batch(keys, out)  # straight into the block's first columns: no copy
         raw = out
