@@ -5,7 +5,9 @@ Keys are 64-bit FNV-1a hashes of UTF-8 text, parts joined by the byte 0x1f:
 domains, ``H(root domain)`` the cross-tenant domain table, ``H(tenant,
 sender, recipient)`` pairs, ``H(tenant, sender, reply-to)`` reply-to pairs and
 ``H(tenant, name key)`` display names. ``key_hash`` is the plain-Python
-definition; the core computes the same over whole columns.
+definition; the core computes the same over whole columns, and from the key
+strings themselves (``EventKeys``, pyscore.baseline.keys: hashed and looked up
+or observed in one core call, the one-message scoring path).
 
 A store opened on a directory is durable: every ``observe`` is appended to
 the log and fsynced before it returns; ``compact`` folds the log into a new
