@@ -5,6 +5,8 @@
 #include <cstring>
 #include <limits>
 #include <string>
+#include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "pyscore/error.h"
@@ -178,7 +180,8 @@ void ColumnOps::Run(const PackedView& b, const double* signals, int64_t n_signal
     }
   }
   const double nan = std::numeric_limits<double>::quiet_NaN();
-  std::vector<int64_t> counts;
+  std::vector<int64_t> counts, distinct_offsets, which;
+  std::string distinct_data;
   std::vector<double> dist;
   for (const NumOp& op : nums_) {
     double* out = nums + num_base[op.column];
@@ -205,9 +208,26 @@ void ColumnOps::Run(const PackedView& b, const double* signals, int64_t n_signal
     const int64_t n_src = level_rows[g.source_level];
     const int64_t* src = b.offsets + b.string_start[g.source];
     const int64_t n_const = static_cast<int64_t>(g.const_offsets.size()) - 1;
-    dist.resize(static_cast<size_t>(n_src * n_const));
-    FoldedLevenshteinMatrix(src, n_src, b.text, g.const_offsets.data(), n_const,
-                            reinterpret_cast<const uint8_t*>(g.const_data.data()), dist.data());
+    // Distances of each distinct value once (a batch repeats its domains): rows of `distinct`.
+    std::unordered_map<std::string_view, int64_t> index;
+    index.reserve(static_cast<size_t>(n_src));
+    distinct_offsets.assign(1, 0);
+    distinct_data.clear();
+    which.resize(static_cast<size_t>(n_src));
+    for (int64_t r = 0; r < n_src; ++r) {
+      const std::string_view v(reinterpret_cast<const char*>(b.text + src[r]), static_cast<size_t>(src[r + 1] - src[r]));
+      auto [it, fresh] = index.emplace(v, static_cast<int64_t>(distinct_offsets.size()) - 1);
+      if (fresh) {
+        distinct_data.insert(distinct_data.end(), v.begin(), v.end());
+        distinct_offsets.push_back(static_cast<int64_t>(distinct_data.size()));
+      }
+      which[r] = it->second;
+    }
+    const int64_t n_distinct = static_cast<int64_t>(distinct_offsets.size()) - 1;
+    dist.resize(static_cast<size_t>(n_distinct * n_const));
+    FoldedLevenshteinMatrix(distinct_offsets.data(), n_distinct, reinterpret_cast<const uint8_t*>(distinct_data.data()),
+                            g.const_offsets.data(), n_const, reinterpret_cast<const uint8_t*>(g.const_data.data()),
+                            dist.data());
     for (size_t t = 0; t < g.ops.size(); ++t) {
       const NumOp& op = nums_[g.ops[t]];
       double* out = nums + num_base[op.column];
@@ -219,7 +239,7 @@ void ColumnOps::Run(const PackedView& b, const double* signals, int64_t n_signal
       const RowMap m = row_map(op.source_level, op.level);
       for (int64_t r = 0; r < n; ++r) {
         const int64_t s = m(r);
-        out[r] = src[s + 1] == src[s] ? nan : dist[s * n_const + g.slot[t]];
+        out[r] = src[s + 1] == src[s] ? nan : dist[which[s] * n_const + g.slot[t]];
       }
     }
   }
