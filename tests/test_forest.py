@@ -344,11 +344,12 @@ def test_simd_and_scalar_kernels_identical(simd_levels, n_outputs, max_depth, fl
     np.testing.assert_allclose(results[0][3], results[0][1], rtol=0, atol=1e-12)
 
 
-@pytest.mark.parametrize("n_features, n_thresholds", [(3, 60), (200, 8)])
+@pytest.mark.parametrize("n_features, n_thresholds", [(3, 60), (200, 8), (1, 600)])
 def test_one_row_kernels_on_many_thresholds_and_many_key_slots(simd_levels, n_features, n_thresholds):
     # The one-row AVX-512 kernel compares ranks among a key slot's distinct thresholds:
     # 60 thresholds over 3 features fill several vectors per slot; 200 features give more
-    # than 256 key slots (both NaN directions), where it is not used. Same rows as batches.
+    # than 256 key slots (both NaN directions) and 600 thresholds on one feature more than
+    # 256 per slot, where it is not used. Same rows as batches.
     from pyscore.models.forest import set_simd_level
 
     rng = np.random.default_rng(n_features)

@@ -364,7 +364,7 @@ void Forest::BuildRankLayout() {
   for (std::vector<int32_t>& t : thresholds) {
     std::sort(t.begin(), t.end());
     t.erase(std::unique(t.begin(), t.end()), t.end());
-    if (t.size() >= (size_t{1} << 24)) {  // ranks must fit 24 bits
+    if (t.size() > 256) {  // ranks must fit 8 bits
       slot_thr_.clear();
       slot_thr_begin_.clear();
       return;
@@ -379,8 +379,8 @@ void Forest::BuildRankLayout() {
     slot_thr_begin_.clear();
     return;
   }
-  rnodes_.assign(NCompleteTrees() * words + 15, 0u);
-  uint32_t* out = const_cast<uint32_t*>(RankNodes());
+  rnodes_.assign(NCompleteTrees() * words + 33, 0u);
+  uint16_t* out = const_cast<uint16_t*>(RankNodes());
   int64_t k = 0;
   for (const Tree& tree : trees_) {
     if (tree.cnode_begin < 0) {
@@ -392,7 +392,7 @@ void Forest::BuildRankLayout() {
       const CNode& nd = cnodes_[tree.cnode_begin + i];
       const std::vector<int32_t>& t = thresholds[nd.key_index];
       const auto rank = static_cast<uint32_t>(std::lower_bound(t.begin(), t.end(), nd.key_threshold) - t.begin());
-      out[k * words + i] = rank << 8 | nd.key_index;
+      out[k * words + i] = static_cast<uint16_t>(rank << 8 | nd.key_index);
     }
     ++k;
   }

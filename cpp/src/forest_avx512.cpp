@@ -213,7 +213,7 @@ PYSCORE_AVX512 void RowRanks(const int32_t* keys, const int32_t* slot_thr, const
 }
 
 // Leaves of the runs of 16 consecutive complete trees for one row, on the
-// rank layout: lanes are trees; a node word by gather, the rank of its slot
+// rank layout: lanes are trees; a 16-bit node word by gather, the rank of its slot
 // by gather from `ranks` (in L1), leaves by gather; up to kRunsAtOnce runs
 // level by level so that their gathers overlap. leaf_out[t] for every tree t
 // of a run.
@@ -221,12 +221,12 @@ constexpr int kRunsAtOnce = 4;
 
 template <typename Acc>
 PYSCORE_AVX512 void RunLeaves(const std::vector<int64_t>& runs, const int32_t* rbegin, const int32_t* lbegin,
-                              const uint32_t* rnodes, const Acc* leaves, const float* leaves_f, int depth,
+                              const uint16_t* rnodes, const Acc* leaves, const float* leaves_f, int depth,
                               const int32_t* ranks, Acc* leaf_out) {
   const __m512i one = _mm512_set1_epi32(1);
-  const __m512i slot_mask = _mm512_set1_epi32(0xff);
+  const __m512i byte = _mm512_set1_epi32(0xff);
   const __m512i first_leaf = _mm512_set1_epi32((1 << depth) - 1);
-  const auto* words = reinterpret_cast<const int32_t*>(rnodes);
+  const auto* words = reinterpret_cast<const char*>(rnodes);
   const size_t n_runs = runs.size();
   for (size_t r0 = 0; r0 < n_runs; r0 += kRunsAtOnce) {
     const int m = static_cast<int>(std::min<size_t>(kRunsAtOnce, n_runs - r0));
@@ -239,9 +239,10 @@ PYSCORE_AVX512 void RunLeaves(const std::vector<int64_t>& runs, const int32_t* r
 #pragma GCC unroll 4
       for (int j = 0; j < kRunsAtOnce; ++j) {
         if (j >= m) break;
-        const __m512i node = _mm512_i32gather_epi32(_mm512_add_epi32(base[j], i[j]), words, 4);
-        const __m512i rank = _mm512_i32gather_epi32(_mm512_and_si512(node, slot_mask), ranks, 4);
-        const __mmask16 right = _mm512_cmpgt_epi32_mask(rank, _mm512_srli_epi32(node, 8));
+        // 4 bytes at each 16-bit word: the word is the low half
+        const __m512i node = _mm512_i32gather_epi32(_mm512_add_epi32(base[j], i[j]), words, 2);
+        const __m512i rank = _mm512_i32gather_epi32(_mm512_and_si512(node, byte), ranks, 4);
+        const __mmask16 right = _mm512_cmpgt_epi32_mask(rank, _mm512_and_si512(_mm512_srli_epi32(node, 8), byte));
         i[j] = _mm512_add_epi32(_mm512_add_epi32(i[j], i[j]), one);
         i[j] = _mm512_mask_add_epi32(i[j], right, i[j], one);
       }

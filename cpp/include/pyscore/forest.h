@@ -207,19 +207,24 @@ class Forest {
   std::vector<int32_t> cbegin32_;  // per tree: cnode_begin (-1: not complete), for gathers
   std::vector<int32_t> lbegin32_;  // per tree: leaf_begin
   // Rank layout of the complete trees, for the one-row AVX-512 kernel: a
-  // node is one word, (rank << 8) | key slot, where rank is the index of its
-  // key threshold among the slot's distinct thresholds (ascending). A row
-  // goes right iff more of the slot's thresholds lie below its key than the
-  // rank: the same test as key > threshold, on half the bytes of cthr_ and
-  // ckey_ and with one gather less per level. Each complete tree takes 2^D
-  // words from RankNodes(), which starts on a 64-byte line. Empty when the
-  // forest has more than 256 key slots (the kernel then is not used).
+  // node is one 16-bit word, (rank << 8) | key slot, where rank is the index
+  // of its key threshold among the slot's distinct thresholds (ascending). A
+  // row goes right iff more of the slot's thresholds lie below its key than
+  // the rank: the same test as key > threshold, on a quarter of the bytes of
+  // cthr_ and ckey_ (a depth-6 tree takes two cache lines) and with one
+  // gather less per level. Each complete tree takes 2^D words from
+  // RankNodes(), which starts on a 64-byte line. Empty (the kernel then is
+  // not used) when the forest has more than 256 key slots or a slot more
+  // than 256 distinct thresholds; histogram-based trainers (LightGBM,
+  // XGBoost, scikit-learn's HGB) split on at most 255 bins per feature.
   void BuildRankLayout();
-  const uint32_t* RankNodes() const {
-    const uint32_t* p = rnodes_.data();
-    return p + ((64 - (reinterpret_cast<uintptr_t>(p) & 63)) & 63) / 4;
+  const uint16_t* RankNodes() const {
+    const uint16_t* p = rnodes_.data();
+    return p + ((64 - (reinterpret_cast<uintptr_t>(p) & 63)) & 63) / 2;
   }
-  std::vector<uint32_t> rnodes_;       // over-allocated by 15 words for the alignment
+  // Over-allocated by 32 words for the alignment and one more: the kernel
+  // gathers 4 bytes at each word.
+  std::vector<uint16_t> rnodes_;
   std::vector<int32_t> rbegin32_;      // per tree: its first word in RankNodes() (-1: not complete)
   std::vector<int32_t> slot_thr_;      // per slot: distinct key thresholds, padded to 16 with INT32_MAX
   std::vector<int32_t> slot_thr_begin_;  // NKeys() + 1 offsets into slot_thr_ (multiples of 16)
