@@ -452,6 +452,8 @@ class _Block:
             start = ends[a]
             return _split(self.span[start - base: ends[b] - base], ends[a: b + 1], lower, start)
         source = self.lowered if lower else self.span
+        if b - a == 1:
+            return [source[ends[a] - base: ends[b] - base]]
         return [source[ends[i] - base: ends[i + 1] - base] for i in range(a, b)]
 
 
