@@ -216,32 +216,42 @@ void LiteralMatcher::Match(const int64_t* offsets, int64_t n_rows, const uint8_t
   seg_first[n_chains] = static_cast<int64_t>(pieces.size());
   std::vector<int64_t> stamp[kChains];
   std::vector<uint8_t> seen[kChains];
-  struct Chain {
-    int64_t piece, last, at;  // current piece, one past its segment's last piece, next byte
-    uint32_t state;
-    int id;
-  };
-  Chain chains[kChains];
+  // Per active chain: next byte, bytes left in its piece, state, piece, one past its segment's
+  // last piece, and its stamps. A stop (an output in some chain, or a piece's end) touches only these.
+  const uint8_t* pos[kChains];
+  int64_t left[kChains], piece[kChains], last[kChains];
+  uint32_t st[kChains];
+  int id[kChains];
   int n_active = 0;
   for (int j = 0; j < n_chains; ++j) {
     if (seg_first[j] == seg_first[j + 1]) continue;
     stamp[j].assign(length_.size(), -1);
     seen[j].assign(length_.size(), 0);
-    chains[n_active++] = {seg_first[j], seg_first[j + 1], pieces[seg_first[j]].begin, 0u, j};
+    const Piece& p = pieces[seg_first[j]];
+    pos[n_active] = data + p.begin;
+    left[n_active] = p.end - p.begin;
+    piece[n_active] = seg_first[j];
+    last[n_active] = seg_first[j + 1];
+    st[n_active] = 0;
+    id[n_active] = j;
+    ++n_active;
   }
   const uint32_t* next = next_.data();
   const uint8_t* cls = class_of_;
   const uint32_t stride = static_cast<uint32_t>(stride_);
-  while (n_active > 0) {
-    const uint8_t* pos[kChains];
-    uint32_t st[kChains];
-    int64_t k = std::numeric_limits<int64_t>::max();
-    for (int j = 0; j < n_active; ++j) {
-      const Chain& c = chains[j];
-      pos[j] = data + c.at;
-      st[j] = c.state;
-      k = std::min(k, pieces[c.piece].end - c.at);
+  auto emit = [&](int j) {  // patterns ending at byte pos[j] - 1
+    const Piece& p = pieces[piece[j]];
+    const int64_t end = (pos[j] - data) - p.lo, len = offsets[p.row + 1] - p.lo;
+    for (int32_t t = static_cast<int32_t>((st[j] & ~1u) / stride); t > 0; t = out_link_[t]) {
+      for (int32_t o = own_begin_[t]; o < own_begin_[t + 1]; ++o) {
+        Report(own_[o], end, len, p.row, &stamp[id[j]], &seen[id[j]], atom_base, buf);
+      }
+      if (out_link_[t] < 0) break;
     }
+  };
+  int64_t k = std::numeric_limits<int64_t>::max();
+  for (int j = 0; j < n_active; ++j) k = std::min(k, left[j]);
+  while (n_active > 0) {
     int64_t steps = 0;
     switch (n_active) {
       case 4: steps = RunLanes<4>(next, cls, pos, k, st); break;
@@ -249,27 +259,36 @@ void LiteralMatcher::Match(const int64_t* offsets, int64_t n_rows, const uint8_t
       case 2: steps = RunLanes<2>(next, cls, pos, k, st); break;
       default: steps = RunLanes<1>(next, cls, pos, k, st); break;
     }
-    int kept = 0;
+    bool piece_done = false;
     for (int j = 0; j < n_active; ++j) {
-      Chain c = chains[j];
-      c.at += steps;
-      c.state = st[j];
-      const Piece& p = pieces[c.piece];
-      if (c.state & 1u) {  // patterns end at byte c.at - 1
-        const int64_t end = c.at - p.lo, len = offsets[p.row + 1] - p.lo;
-        for (int32_t t = static_cast<int32_t>((c.state & ~1u) / stride); t > 0; t = out_link_[t]) {
-          for (int32_t o = own_begin_[t]; o < own_begin_[t + 1]; ++o) {
-            Report(own_[o], end, len, p.row, &stamp[c.id], &seen[c.id], atom_base, buf);
-          }
-          if (out_link_[t] < 0) break;
-        }
+      pos[j] += steps;
+      left[j] -= steps;
+      if (st[j] & 1u) emit(j);
+      piece_done |= left[j] == 0;
+    }
+    if (!piece_done) {
+      k -= steps;
+      continue;
+    }
+    // A piece is done: its chain starts the segment's next piece from the root, or retires.
+    int kept = 0;
+    k = std::numeric_limits<int64_t>::max();
+    for (int j = 0; j < n_active; ++j) {
+      if (left[j] == 0) {
+        if (++piece[j] == last[j]) continue;
+        const Piece& p = pieces[piece[j]];
+        pos[j] = data + p.begin;
+        left[j] = p.end - p.begin;
+        st[j] = 0;
       }
-      if (c.at == p.end) {  // the piece is done: the segment's next piece starts from the root
-        if (++c.piece == c.last) continue;
-        c.at = pieces[c.piece].begin;
-        c.state = 0;
-      }
-      chains[kept++] = c;
+      pos[kept] = pos[j];
+      left[kept] = left[j];
+      piece[kept] = piece[j];
+      last[kept] = last[j];
+      st[kept] = st[j];
+      id[kept] = id[j];
+      k = std::min(k, left[kept]);
+      ++kept;
     }
     n_active = kept;
   }
