@@ -60,6 +60,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import compress, repeat
 
+import pybase64
+
 from pyscore import charsets, domains, filetypes, mime_headers, mime_html
 from pyscore.domains import make_url
 from pyscore.message import (
@@ -340,6 +342,14 @@ def _first(index: dict[str, list[str]], name: str) -> str:
 
 _B64_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 _B64_KEEP = _B64_ALPHABET + b"=\r\n\t "
+_SIMD_BASE64_MIN = 4096  # below, the call costs more than the decoding
+
+
+def _padding_only_at_end(data: bytes) -> bool:
+    """No base64 data after the first '=' (where binascii and pybase64 would part ways)."""
+    pad = data.find(b"=")
+    return pad < 0 or not data[pad:].translate(None, b"=\r\n\t ")
+
 _NOT_B64 = bytes(b for b in range(256) if b not in _B64_ALPHABET)
 _BAD_QP = re.compile(rb"=(?![0-9A-Fa-f]{2}|[ \t]*\r?\n|[ \t]*\Z)")
 _UU_BEGIN = re.compile(rb"^begin [0-7]{3,4} [^\r\n]*\r?\n", re.M)
@@ -359,6 +369,11 @@ def _line_starts_of(text: str, word: str):
 def _decode_base64(data: bytes, defects: list[Defect], where: str) -> bytes:
     if data.translate(None, _B64_KEEP):
         defects.append(Defect("bad_base64", f"{where}: characters outside base64"))
+    if len(data) >= _SIMD_BASE64_MIN and _padding_only_at_end(data):
+        try:  # the same bytes as binascii where padding is only at the end (tested)
+            return pybase64.b64decode(data, validate=False)
+        except binascii.Error:
+            pass  # bad padding: binascii's path below records it
     try:
         return binascii.a2b_base64(data)
     except binascii.Error:

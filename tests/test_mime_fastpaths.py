@@ -338,3 +338,42 @@ def test_stripped_headers_left_folded_change_no_result():
     # A line that is not a header inside a stripped value still ends the fast path.
     bad = raw.replace(b"\r\n def", b"\r\ndef")
     assert mime._fast_fields(bad[: bad.find(b"\r\n\r\n") + 2], mime.ParseLimits(), {"X-Microsoft-Antispam-Message-Info": ""}) is None
+
+
+def _plain_decode_base64(data: bytes) -> tuple[bytes, list[str]]:
+    """The base64 decoding as first written: binascii alone, padding repaired on error."""
+    import binascii
+
+    from pyscore.mime import _NOT_B64
+
+    try:
+        return binascii.a2b_base64(data), []
+    except binascii.Error:
+        clean = data.translate(None, _NOT_B64)
+        clean = clean[: len(clean) - len(clean) % 4] if len(clean) % 4 == 1 else clean + b"=" * (-len(clean) % 4)
+        try:
+            return binascii.a2b_base64(clean), ["bad padding"]
+        except binascii.Error:
+            return b"", ["bad padding"]
+
+
+_B64_NOISE = st.sampled_from([b"=", b"==", b"\r\n", b"\n", b" ", b"\t", b"-", b"_", b"!", b"\x00", b"\xff", b"A", b"+/"])
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.binary(min_size=3200, max_size=6000), st.lists(st.tuples(st.integers(0, 10_000), _B64_NOISE), max_size=6),
+       st.sampled_from([b"", b"=", b"==", b"===", b"\r\n", b"=\r\n"]))
+def test_simd_base64_decodes_what_binascii_decodes(payload, noise, tail):
+    import base64
+
+    from pyscore.mime import Defect, _decode_base64
+
+    data = base64.encodebytes(payload).replace(b"\n", b"\r\n")
+    for at, piece in noise:  # stray padding, white space and junk anywhere
+        at = min(at, len(data))
+        data = data[:at] + piece + data[at:]
+    data += tail
+    defects: list[Defect] = []
+    want, plain_defects = _plain_decode_base64(data)
+    assert _decode_base64(data, defects, "part") == want
+    assert [d.kind for d in defects if "padding" in d.detail] == ["bad_base64"] * len(plain_defects)
