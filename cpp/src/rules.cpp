@@ -534,21 +534,34 @@ double RuleProgram::Num(int32_t node, State* st) const {
 }
 
 void RuleProgram::FindGates() {
-  // A rule whose root is an atom, or an and() with atom children at the message level, is false
-  // wherever one of those atoms is: Evaluate reads them first, without a call per node.
+  // Clauses over message-level atoms that a rule needs: the root atom, or an and()'s atom
+  // children, or an or() (at the root or under the root and()) of message-level atoms only.
+  // A rule is false wherever a clause has no true atom: Evaluate checks the clauses first,
+  // without a call per node.
   const auto& s = spec_;
+  auto is_atom0 = [&](int32_t i) { return static_cast<Op>(s.op[i]) == Op::kAtom && s.b[i] == 0; };
+  auto clause = [&](int32_t i) {  // adds node i as a clause when it is one; false otherwise
+    if (is_atom0(i)) {
+      gate_atom_.push_back(s.a[i]);
+    } else if (static_cast<Op>(s.op[i]) == Op::kOr && s.n_kids[i] > 0) {
+      for (int32_t k = 0; k < s.n_kids[i]; ++k) {
+        if (!is_atom0(s.kids[s.first_kid[i] + k])) return false;
+      }
+      for (int32_t k = 0; k < s.n_kids[i]; ++k) gate_atom_.push_back(s.a[s.kids[s.first_kid[i] + k]]);
+    } else {
+      return false;
+    }
+    clause_end_.push_back(static_cast<int32_t>(gate_atom_.size()));
+    return true;
+  };
   gate_begin_.assign(1, 0);
   for (int32_t root : s.roots) {
-    const Op op = static_cast<Op>(s.op[root]);
-    if (op == Op::kAtom && s.b[root] == 0) {
-      gate_atom_.push_back(s.a[root]);
-    } else if (op == Op::kAnd) {
-      for (int32_t k = 0; k < s.n_kids[root]; ++k) {
-        const int32_t kid = s.kids[s.first_kid[root] + k];
-        if (static_cast<Op>(s.op[kid]) == Op::kAtom && s.b[kid] == 0) gate_atom_.push_back(s.a[kid]);
-      }
+    if (static_cast<Op>(s.op[root]) == Op::kAnd) {
+      for (int32_t k = 0; k < s.n_kids[root]; ++k) clause(s.kids[s.first_kid[root] + k]);
+    } else {
+      clause(root);
     }
-    gate_begin_.push_back(static_cast<int32_t>(gate_atom_.size()));
+    gate_begin_.push_back(static_cast<int32_t>(clause_end_.size()));
   }
 }
 
@@ -566,7 +579,11 @@ void RuleProgram::Evaluate(const BatchView& batch, uint8_t* out) const {
     uint8_t* row = out + m * static_cast<int64_t>(n_rules);
     for (size_t r = 0; r < n_rules; ++r) {
       bool open = true;
-      for (int32_t g = gate_begin_[r]; g < gate_begin_[r + 1] && open; ++g) open = gate[g][m] != 0;
+      for (int32_t c = gate_begin_[r]; c < gate_begin_[r + 1] && open; ++c) {
+        bool any = false;
+        for (int32_t g = c == 0 ? 0 : clause_end_[c - 1]; g < clause_end_[c] && !any; ++g) any = gate[g][m] != 0;
+        open = any;
+      }
       row[r] = open && Bool(spec_.roots[r], &st) ? 1 : 0;
     }
   }

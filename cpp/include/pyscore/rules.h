@@ -113,7 +113,9 @@ class RuleProgram {
   double Num(int32_t node, State* st) const;
   bool AllKids(int32_t node, int32_t from, int32_t to, State* st) const;
   ProgramSpec spec_;
-  std::vector<int32_t> gate_atom_, gate_begin_;  // per rule: message-level atoms it needs true
+  // Per rule r: clauses gate_begin_[r] .. gate_begin_[r+1]; clause c holds the message-level atoms
+  // gate_atom_[clause_end_[c-1] .. clause_end_[c]), one of which must be true for the rule to be.
+  std::vector<int32_t> gate_atom_, gate_begin_, clause_end_;
 };
 
 // Row-wise match of column b's value inside column a's value (same number of rows):
