@@ -148,7 +148,10 @@ LiteralMatcher::LiteralMatcher(const std::vector<std::string>& patterns, bool ca
     PYSCORE_ARG_CHECK(target_mode[t] != 0 && target_mode[t] < 16, "LiteralMatcher: bad target mode");
     per[target_pattern[t]].emplace_back(target_atom[t], target_mode[t]);
     max_atom_ = std::max(max_atom_, target_atom[t]);
+    atoms_.push_back(target_atom[t]);
   }
+  std::sort(atoms_.begin(), atoms_.end());
+  atoms_.erase(std::unique(atoms_.begin(), atoms_.end()), atoms_.end());
   target_begin_.assign(n_pat + 1, 0);
   for (size_t p = 0; p < n_pat; ++p) {
     target_begin_[p + 1] = target_begin_[p] + static_cast<int32_t>(per[p].size());
@@ -184,7 +187,7 @@ void LiteralMatcher::Match(const int64_t* offsets, int64_t n_rows, const uint8_t
   PYSCORE_ARG_CHECK(max_atom_ < n_atom_base, "LiteralMatcher.Match: atom_base is shorter than the atoms it targets");
   PYSCORE_ARG_CHECK(n_rows >= 0 && offsets[0] >= 0 && offsets[n_rows] <= n_data,
                     "LiteralMatcher.Match: offsets exceed the data");
-  for (int32_t a = 0; a <= max_atom_; ++a) {
+  for (int32_t a : atoms_) {
     PYSCORE_ARG_CHECK(atom_base[a] >= 0 && atom_base[a] + n_rows <= n_buf,
                       "LiteralMatcher.Match: an atom's rows exceed the buffer");
   }

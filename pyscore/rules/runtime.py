@@ -111,7 +111,7 @@ class CompiledRules:
         self.signals = sorted({k[1] for k in compiler.num_cols if k[0] == "sig"}
                               | {k[1] for k in _all_string_keys(compiler) if k[0] == "prevalence"})
         self._plan = _Plan(compiler, self.signals)
-        self._plan.set_readers(self._regex_readers, self._guards.n_rules if self._guards is not None else 0, self._fast)
+        self._plan.set_readers(self._regex_readers, self._fast)
         self._feature_index: tuple[Sequence[str] | None, np.ndarray | None] = (None, None)
 
     @staticmethod
@@ -235,18 +235,12 @@ class _Plan:
             found = self._group_levels[id(layout)] = (layout, None if None in groups else np.array(groups, np.intp))
         return found[1]
 
-    def set_readers(self, regex_readers: dict[int, list[int]], n_guarded: int, fast: _FastRegexes | None) -> None:
-        """Which guarded rules read each lazy atom, and each fast regex column, as boolean matrices
-        (atoms or columns x guarded rules): small batches ask them which atoms any open rule reads."""
-        self.lazy_ids = list(regex_readers)
-        self.lazy_readers = np.zeros((len(self.lazy_ids), n_guarded), np.int32)
-        for t, aid in enumerate(self.lazy_ids):
-            self.lazy_readers[t, regex_readers[aid]] = 1
-        columns = list(fast.columns.items()) if fast is not None else []
-        self.fast_column_readers = np.zeros((len(columns), n_guarded), np.int32)
-        for j, (_, (_, _, atoms)) in enumerate(columns):
-            for aid in atoms:
-                self.fast_column_readers[j, regex_readers.get(aid, [])] = 1
+    def set_readers(self, regex_readers: dict[int, list[int]], fast: _FastRegexes | None) -> None:
+        """The guarded rules that read each fast regex column: small batches scan a column only
+        when one of them is still open."""
+        columns = list(fast.columns.values()) if fast is not None else []
+        self.fast_column_readers = [sorted({j for aid in atoms for j in regex_readers.get(aid, [])})
+                                    for _, _, atoms in columns]
 
     def columns(self, layout) -> columnops.ColumnPlan:
         """The atoms and numeric columns the core computes straight from batches packed in ``layout``."""
@@ -618,10 +612,9 @@ class _BatchRun:
             # every row (per-row masks cost more than the scans they save).
             passed = np.zeros((n, guards.n_rules), np.uint8)
             guards.evaluate(n, *args, buf, atom_base, nums, num_base, codes, code_base, n_codes, passed)
-            open_rules = (passed[0] if n == 1 else passed.max(axis=0)).astype(np.int32)
-            needed_atoms = dict(zip(self.plan.lazy_ids, (self.plan.lazy_readers @ open_rules).tolist(),
-                                    strict=True)) if slow else None
-            needed_columns = (self.plan.fast_column_readers @ open_rules).tolist()
+            open_rules = (passed[0] if n == 1 else passed.max(axis=0)).tolist()
+            needed_atoms = {aid: any(open_rules[j] for j in regex_readers[aid]) for aid in slow} if slow else None
+            needed_columns = [any(open_rules[j] for j in readers) for readers in self.plan.fast_column_readers]
         for aid in slow:
             if aid in covered.atoms or (needed_atoms is not None and not needed_atoms[aid]):
                 continue

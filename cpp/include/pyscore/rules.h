@@ -49,6 +49,7 @@ class LiteralMatcher {
   std::vector<int32_t> target_atom_;
   std::vector<uint8_t> target_mode_;
   int32_t max_atom_ = -1;
+  std::vector<int32_t> atoms_;  // the distinct target atoms
 };
 
 enum class Op : int8_t {
