@@ -209,3 +209,33 @@ def test_phone_and_money_pass_counts_what_the_reference_counts():
         assert (phones, money) == (reference.count_phones(text), reference.count_money(text)), text
         totals += (phones, money)
     assert totals.min() > 100  # the texts do hold both
+
+
+def test_normalize_into_matches_the_reference_on_ascii_and_mixed_texts():
+    """normalize_into takes a separate path for all-ASCII texts; both give textnorm's normal
+    form and the reference's statistics."""
+    import random
+
+    import numpy as np
+
+    from pyscore.signals import _kernels as k
+    from pyscore.signals import reference
+    from pyscore.signals.lists import char_tables
+    from pyscore.signals.textnorm import TEXT_CAP, normalize_text
+
+    fold, flags = char_tables()
+    acls, aout = k.ascii_tables(fold, flags)
+    r = random.Random(9)
+    pieces = ["Hello", "WORLD", "x1", "42", "!", "  ", "\t\n", "\x1c", ".", "é", "Vеrify", "a\u200bb", "\u202e",
+              "ＡＢ", "ß", "Ω", "\u00ad"]
+    texts = ["", " ", "!!", "Plain ASCII text, with 3 numbers: 1 22 333!"]
+    texts += ["".join(r.choice(pieces) + r.choice(["", " "]) for _ in range(r.randint(1, 30))) for _ in range(300)]
+    texts += ["".join(r.choice(pieces[:9]) + " " for _ in range(r.randint(1, 30))) for _ in range(100)]
+    names = ("cp", "alpha", "upper", "nonascii", "zw", "invis", "bidi", "digit", "excl", "words", "mixed")
+    for text in texts:
+        raw = np.frombuffer(text.encode(), dtype=np.uint8).copy()
+        buf = np.empty(2 * max(len(raw), 1) + 16, dtype=np.uint8)
+        stats = np.zeros(k.N_STATS, dtype=np.int64)
+        n = k.normalize_into(raw, 0, len(raw), TEXT_CAP, fold, flags, acls, aout, buf, stats)
+        assert buf[:n].tobytes() == normalize_text(text), text
+        assert dict(zip(names, stats.tolist(), strict=True)) == reference.text_stats(text), text

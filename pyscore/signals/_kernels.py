@@ -221,12 +221,58 @@ def ascii_tables(fold, flags):
 
 
 @njit(cache=True)
+def _all_ascii(data, a, end):
+    acc = np.uint8(0)
+    for i in range(a, end):
+        acc |= data[i]
+    return acc < 0x80
+
+
+@njit(cache=True)
+def _ascii_normalize(data, a, end, acls, aout, buf, stats):
+    """normalize_into for an all-ASCII data[a:end]: the statistics in one loop without
+    stores (LLVM vectorises it), the normal form in a second one; same results as the
+    general loop, which no confusable or invisible character can reach here."""
+    n_alpha = n_upper = n_digit = n_excl = n_words = 0
+    prev = 0
+    for i in range(a, end):
+        c = np.int64(data[i])
+        up = 1 if 65 <= c <= 90 else 0
+        lo = 1 if 97 <= c <= 122 else 0
+        dg = 1 if 48 <= c <= 57 else 0
+        w = up | lo | dg
+        n_alpha += up + lo
+        n_upper += up
+        n_digit += dg
+        n_excl += 1 if c == 33 else 0
+        n_words += w & (1 - prev)
+        prev = w
+    n = 0
+    last_space = 1
+    for i in range(a, end):
+        c = data[i]
+        sp = np.int64(acls[c] & A_SPACE)
+        buf[n] = aout[c]
+        n += 1 - (sp & last_space)
+        last_space = sp
+    stats[S_CP] += end - a
+    stats[S_ALPHA] += n_alpha
+    stats[S_UPPER] += n_upper
+    stats[S_DIGIT] += n_digit
+    stats[S_EXCL] += n_excl
+    stats[S_WORDS] += n_words
+    return n
+
+
+@njit(cache=True)
 def normalize_into(data, a, b, cap, fold, flags, acls, aout, buf, stats):
     """Write the normal form of data[a:b] (textnorm.normalize_text) into buf, return
     its length; add character and word statistics of the raw text into stats.
     acls, aout: ascii_tables(fold, flags). buf: 2 * cap + 16 bytes (folding may lengthen a
     character; the ASCII loop stores a space before knowing whether it keeps it)."""
     end = min(b, a + cap)
+    if _all_ascii(data, a, end):
+        return _ascii_normalize(data, a, end, acls, aout, buf, stats)
     n = 0
     # word state as 0/1 integers: the ASCII loop updates it without branches, since
     # branches on letter / space / punctuation mispredict at every word boundary
