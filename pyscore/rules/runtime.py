@@ -239,7 +239,7 @@ class _Plan:
         """The guarded rules that read each fast regex column: small batches scan a column only
         when one of them is still open."""
         columns = list(fast.columns.values()) if fast is not None else []
-        self.fast_column_readers = [sorted({j for aid in atoms for j in regex_readers.get(aid, [])})
+        self.fast_column_readers = [frozenset(j for aid in atoms for j in regex_readers.get(aid, []))
                                     for _, _, atoms in columns]
 
     def columns(self, layout) -> columnops.ColumnPlan:
@@ -612,9 +612,10 @@ class _BatchRun:
             # every row (per-row masks cost more than the scans they save).
             passed = np.zeros((n, guards.n_rules), np.uint8)
             guards.evaluate(n, *args, buf, atom_base, nums, num_base, codes, code_base, n_codes, passed)
-            open_rules = (passed[0] if n == 1 else passed.max(axis=0)).tolist()
-            needed_atoms = {aid: any(open_rules[j] for j in regex_readers[aid]) for aid in slow} if slow else None
-            needed_columns = [any(open_rules[j] for j in readers) for readers in self.plan.fast_column_readers]
+            open_rules = frozenset(np.flatnonzero(passed[0] if n == 1 else passed.max(axis=0)).tolist())
+            needed_atoms = {aid: not open_rules.isdisjoint(regex_readers[aid]) for aid in slow
+                            if aid not in covered.atoms}
+            needed_columns = [not open_rules.isdisjoint(readers) for readers in self.plan.fast_column_readers]
         for aid in slow:
             if aid in covered.atoms or (needed_atoms is not None and not needed_atoms[aid]):
                 continue
