@@ -202,3 +202,22 @@ def test_one_message_batches_and_unpacked_batches_agree_with_whole_batches(regex
     assert (compiled.evaluate(unpacked, features=features, feature_names=names) == whole).all()
     got, want = both(sources, messages, signals)
     assert (whole == want).all()
+
+
+def test_confusables_rewrite_only_non_ascii_rows():
+    # The runtime keeps ASCII rows' bytes and rewrites the others: same as rewriting every value.
+    from pyscore.batch import StringColumn
+    from pyscore.rules import functions as fn
+    from pyscore.rules.runtime import _non_ascii_rows, _replace_rows
+
+    values = ["", "Paypal", "Р\u0430yp\u0430l", "ｐａｙｐａｌ", "plain", "", "Аpple\u200b", "Р\u0430yp\u0430l", "x"]
+    col = StringColumn.from_strings(values)
+    data = bytearray(col.data.tobytes())
+    data[col.offsets[-2]] = 0xFF  # one row that is not UTF-8 ("x" becomes b"\xff")
+    col = StringColumn(col.offsets, np.frombuffer(bytes(data), np.uint8))
+    rows = _non_ascii_rows(col)
+    assert rows.tolist() == [2, 3, 6, 7, 8]
+    got = _replace_rows(col, rows, fn.replace_confusables)
+    want = StringColumn.from_strings([fn.replace_confusables(col[i]) for i in range(len(col))])
+    assert got.offsets.tolist() == want.offsets.tolist()
+    assert got.data.tobytes() == want.data.tobytes()

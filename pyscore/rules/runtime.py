@@ -83,6 +83,33 @@ def _take(col: StringColumn, idx: np.ndarray) -> StringColumn:
     return StringColumn(offsets, col.data[positions])
 
 
+def _non_ascii_rows(col: StringColumn) -> np.ndarray:
+    """Rows of a string column that hold a byte above 0x7F."""
+    high = np.zeros(len(col.data) + 1, np.int64)
+    np.cumsum(col.data >= 0x80, out=high[1:])
+    return np.flatnonzero(high[col.offsets[1:]] != high[col.offsets[:-1]])
+
+
+def _replace_rows(col: StringColumn, rows: np.ndarray, f) -> StringColumn:
+    """``col`` with the values of ``rows`` replaced by ``f(value)`` (the other rows' bytes are kept:
+    for ASCII rows decoding and encoding again gives the same bytes)."""
+    offsets = col.offsets
+    memo: dict[str, bytes] = {}
+    parts, lens, prev = [], np.diff(offsets), 0
+    for r in rows.tolist():
+        v = col[r]
+        new = memo.get(v)
+        if new is None:
+            new = memo[v] = f(v).encode("utf-8", "replace")
+        parts += [col.data[offsets[prev]:offsets[r]], np.frombuffer(new, np.uint8)]
+        lens[r] = len(new)
+        prev = r + 1
+    parts.append(col.data[offsets[prev]:offsets[-1]])
+    new_offsets = np.zeros(len(offsets), OFFSET_DTYPE)
+    np.cumsum(lens, out=new_offsets[1:])
+    return StringColumn(new_offsets, np.concatenate(parts))
+
+
 @functools.lru_cache(maxsize=256)
 def _label_column(labels: tuple[str, ...]) -> StringColumn:
     """A small column of labels from a handful of values (prevalence), built once per combination."""
@@ -548,8 +575,12 @@ class _BatchRun:
                 return self.batch.lists[lv.key[1]].columns[skey[2]]
             return self.derived[skey]
         if kind == "prevalence":
-            labels = tuple(prevalence_of(v) for v in self.signal(skey[1]).tolist())
-            return _label_column(labels) if len(labels) <= _SMALL else StringColumn.from_strings(labels)
+            values = self.signal(skey[1])
+            if len(values) <= _SMALL:
+                return _label_column(tuple(prevalence_of(v) for v in values.tolist()))
+            # A few distinct categories: their labels once, gathered per row.
+            uniq, inverse = np.unique(values, return_inverse=True)
+            return _take(StringColumn.from_strings([prevalence_of(v) for v in uniq.tolist()]), inverse.ravel())
         level = skey[-1]
         if kind == "coalesce":
             columns = [self.values(k, level) for k in skey[1]]
@@ -561,12 +592,7 @@ class _BatchRun:
             source = self.string_at(skey[1], level)
             if source.data[source.offsets[0]:source.offsets[-1]].tobytes().isascii():
                 return source  # NFKC and the look-alike table leave ASCII text as it is
-            memo: dict[str, str] = {}
-            values = self.values(skey[1], level)
-            for v in values:
-                if v not in memo and not v.isascii():
-                    memo[v] = fn.replace_confusables(v)
-            return StringColumn.from_strings([memo.get(v, v) for v in values])
+            return _replace_rows(source, _non_ascii_rows(source), fn.replace_confusables)
         raise AssertionError(f"unknown string expression {skey!r}")
 
     # --- atoms --------------------------------------------------------------------------------
