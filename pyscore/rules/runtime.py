@@ -708,10 +708,18 @@ class _BatchRun:
         regexes, owners, atoms = self.fast.columns[skey]
         n_rows = len(offsets) - 1
         if needs is not None:
+            # _regex_mask of every atom of the column, the column's non-null rows found once.
+            col_offsets, _ = self.arrays(skey)
+            nonnull = col_offsets[1:] > col_offsets[:-1]
             wanted = np.zeros(n_rows, bool)
             for aid in atoms:
-                if aid in needs:  # else no rule reads it
-                    wanted |= self._regex_mask(self.c.atoms[aid], buf, atom_base, needs[aid])
+                need = needs.get(aid)  # None: no rule reads it
+                if need is None or not need.any():
+                    continue
+                mask = need & nonnull
+                for pf in self.c.atoms[aid][-1]:
+                    mask &= buf[atom_base[pf]:atom_base[pf + 1]] != 0
+                wanted |= mask
             rows = np.flatnonzero(wanted).tolist()
         else:
             rows = range(n_rows)
