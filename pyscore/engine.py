@@ -101,6 +101,7 @@ class Engine:
                                for model, first in zip(self.models, model_detector_offsets(self.models, self.rules.count),
                                                        strict=True)
                                for k in range(len(model.outputs))}
+        self._model_detector_columns = [(j, d.name) for j, d in enumerate(self.detectors) if d.kind == "model"]
         self._observe_lock = threading.Lock()
 
     @classmethod
@@ -185,16 +186,16 @@ class Engine:
 
     def verdicts(self, scored: ScoredBatch) -> list[Verdict]:
         out = []
-        model_cols = [(j, d.name) for j, d in enumerate(self.detectors) if d.kind == "model"]
+        model_cols = self._model_detector_columns
         for i in range(len(scored.ids)):
             row = scored.decisions.row(i)
+            scores = scored.scores[i].tolist()
             out.append(Verdict(
                 message_id=scored.ids[i], tenant=scored.tenants[i], verdict=row["verdict"],
                 category=row["category"], action=row["action"], score=row["score"],
                 deciding_detector=row["deciding_detector"], reason=row["reason"], fired=row["fired"],
                 shadow_fired=row["shadow_fired"],
-                model_scores={name: float(scored.scores[i, j]) for j, name in model_cols
-                              if not math.isnan(scored.scores[i, j])},  # NaN: did not run
+                model_scores={name: scores[j] for j, name in model_cols if not math.isnan(scores[j])},  # NaN: did not run
                 contributions=scored.contributions[i],
             ))
         return out
