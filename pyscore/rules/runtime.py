@@ -629,8 +629,10 @@ class _BatchRun:
             passed = np.zeros((n, guards.n_rules), np.uint8)
             guards.evaluate(n, *args, buf, atom_base, nums, num_base, codes, code_base, n_codes, passed)
             needs = {}
+            # One row of booleans per guarded rule: a single reader's need is a view, not a copy.
+            by_rule = np.ascontiguousarray(passed.T) != 0
             for aid, readers in regex_readers.items():
-                need = passed[:, readers].any(axis=1)
+                need = by_rule[readers[0]] if len(readers) == 1 else by_rule[readers].any(axis=0)
                 idx = self.lift(0, c.atom_level[aid])
                 needs[aid] = need if idx is None else need[idx]
         elif slow or (fast is not None and fast.atoms):
@@ -712,29 +714,30 @@ class _BatchRun:
             col_offsets, _ = self.arrays(skey)
             nonnull = col_offsets[1:] > col_offsets[:-1]
             wanted = np.zeros(n_rows, bool)
+            mask = np.empty(n_rows, bool)
             for aid in atoms:
                 need = needs.get(aid)  # None: no rule reads it
                 if need is None or not need.any():
                     continue
-                mask = need & nonnull
+                np.logical_and(need, nonnull, out=mask)
                 for pf in self.c.atoms[aid][-1]:
-                    mask &= buf[atom_base[pf]:atom_base[pf + 1]] != 0
+                    np.logical_and(mask, buf[atom_base[pf]:atom_base[pf + 1]], out=mask)
                 wanted |= mask
             rows = np.flatnonzero(wanted).tolist()
         else:
             rows = range(n_rows)
         memo: dict[bytes, list[int]] = {}
         scan = regexes.scanner()
+        base = atom_base.tolist()
         for r in rows:
-            a, b = offsets[r], offsets[r + 1]
-            if a == b:
+            text = raw[offsets[r]:offsets[r + 1]]
+            if not text:
                 continue
-            text = raw[a:b]
-            matched = memo.get(text)
+            matched = memo.get(text)  # positions of the matched atoms' row 0 in buf
             if matched is None:
-                matched = memo[text] = [aid for i in scan(text) for aid in owners[i]]
-            for aid in matched:
-                buf[atom_base[aid] + r] = 1
+                matched = memo[text] = [base[aid] for i in scan(text) for aid in owners[i]]
+            for at in matched:
+                buf[at + r] = 1
         return True
 
     def _utf8_rows(self, skey: tuple) -> tuple[bytes, list[int]] | None:
