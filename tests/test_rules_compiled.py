@@ -221,3 +221,21 @@ def test_confusables_rewrite_only_non_ascii_rows():
     want = StringColumn.from_strings([fn.replace_confusables(col[i]) for i in range(len(col))])
     assert got.offsets.tolist() == want.offsets.tolist()
     assert got.data.tobytes() == want.data.tobytes()
+
+
+def test_large_regex_columns_scan_row_copies_like_whole_copies(regex_engine):
+    # A regex column larger than _COPY_WHOLE is read through a view, row by row; repeated values
+    # share one scan. Same results as the reference, rows with hits in the middle and at the end.
+    from pyscore.rules.runtime import _COPY_WHOLE, _SMALL
+
+    filler = "lorem ipsum dolor sit amet. " * (_COPY_WHOLE // (28 * 10))
+    texts = [filler + ("loan pre-approved now" if i % 3 == 0 else "nothing") + filler * (i % 2)
+             for i in range(2 * _SMALL)] + ["pay now"] * 3 + ["", "é pay now é"]
+    sources = ["regex.icontains(body.current_thread.text, '(loan|pay)[^.\\n]{0,20}(approved|now)')",
+               "regex.contains(body.current_thread.text, 'ipsum d[a-z]+ sit') and "
+               "regex.icontains(body.current_thread.text, 'pay now$')"]
+    msgs = [Message(body=Body(current_thread_text=t)) for t in texts]
+    assert sum(len(t.encode()) for t in texts) > _COPY_WHOLE
+    got, want = both(sources, msgs)
+    assert (got == want).all()
+    assert want[:, 0].sum() == len(range(0, 2 * _SMALL, 3)) + 4

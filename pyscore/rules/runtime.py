@@ -70,6 +70,7 @@ def _run_plan(plan: tuple, v: str, folded: list | None = None) -> bool:
 _NO_CODES = (np.zeros(0, np.int64), np.zeros(1, OFFSET_DTYPE), 0)
 _NO_COLUMN_OPS = columnops.ColumnPlan(None, frozenset(), frozenset())
 _WHOLE_TEXT = 1 << 13  # packed texts up to this size are checked and copied once per batch
+_COPY_WHOLE = 1 << 16  # larger regex columns are copied row by row, only the rows scanned
 _SMALL = 16  # batches of at most this many messages scan every value: guards cost more than scans
 
 
@@ -729,8 +730,11 @@ class _BatchRun:
         memo: dict[bytes, list[int]] = {}
         scan = regexes.scanner()
         base = atom_base.tolist()
-        for r in rows:
-            text = raw[offsets[r]:offsets[r + 1]]
+        if isinstance(raw, bytes):
+            texts = [raw[offsets[r]:offsets[r + 1]] for r in rows]
+        else:  # a large column: only the rows scanned are copied
+            texts = [raw[offsets[r]:offsets[r + 1]].tobytes() for r in rows]
+        for r, text in zip(rows, texts, strict=True):
             if not text:
                 continue
             matched = memo.get(text)  # positions of the matched atoms' row 0 in buf
@@ -740,9 +744,10 @@ class _BatchRun:
                 buf[at + r] = 1
         return True
 
-    def _utf8_rows(self, skey: tuple) -> tuple[bytes, list[int]] | None:
+    def _utf8_rows(self, skey: tuple) -> tuple[bytes | memoryview, list[int]] | None:
         """A string column as (UTF-8 bytes, row offsets into them), read from the packed batch
-        when it holds the column; None when the bytes are not well-formed UTF-8."""
+        when it holds the column; None when the bytes are not well-formed UTF-8. A column of more
+        than ``_COPY_WHOLE`` bytes comes as a view: its scanned rows are far fewer than its bytes."""
         packed = self.packed
         k = self.packed_strings.get(skey) if packed is not None else None
         if k is not None and len(packed.text) <= _WHOLE_TEXT:
@@ -763,7 +768,8 @@ class _BatchRun:
         start, stop = int(offsets[0]), int(offsets[-1])
         if not _core.utf8_valid(data, start, stop):
             return None
-        return data[start:stop].tobytes(), (offsets - start).tolist()
+        view = data[start:stop]
+        return view.tobytes() if stop - start <= _COPY_WHOLE else memoryview(view), (offsets - start).tolist()
 
     def _atom(self, key: tuple, buf: np.ndarray, atom_base: np.ndarray, need: np.ndarray | None) -> np.ndarray:
         """One atom's values; ``need`` (regexes only) masks the rows worth computing."""
