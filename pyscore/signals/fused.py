@@ -216,10 +216,21 @@ def compute_blocks(batch: MessageBatch, context: ScoringContext, out: np.ndarray
     if out.shape[1] < width:
         raise ValueError(f"signals: out has {out.shape[1]} columns, too few for the blocks {starts}")
     packed = batch.packed
-    s_idx, n_idx, g_idx = column_maps(packed.layout)
     tables, tenant_of = org_tables(context)
+    s_idx, n_idx, g_idx, fixed = _call_args(packed.layout, tables, blocks)
     _kernel()(packed.text, packed.offsets, packed.string_start, s_idx, packed.numbers, packed.number_start, n_idx,
-              packed.group_offsets, g_idx, tenant_of, *kernel_tables(tables).arrays, blocks, _buffer(), out)
+              packed.group_offsets, g_idx, tenant_of, *fixed, out)
+
+
+def _call_args(layout: Layout, tables: OrgTables, blocks: np.ndarray) -> tuple:
+    """(s_idx, n_idx, g_idx, the kernel's arguments after tenant_of but out) for this layout,
+    table set and blocks: the same from call to call, so kept per thread (with the thread's buffer)."""
+    last = getattr(_scratch, "args", None)
+    if last is not None and last[0] is layout and last[1] is tables and last[2] is blocks:
+        return last[3]
+    args = (*column_maps(layout), (*kernel_tables(tables).arrays, blocks, _buffer()))
+    _scratch.args = (layout, tables, blocks, args)
+    return args
 
 
 @functools.cache

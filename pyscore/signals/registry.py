@@ -20,6 +20,8 @@ import numpy as np
 from pyscore._dtypes import FEATURE_DTYPE
 from pyscore.batch import MessageBatch
 
+_NAN_ROWS = 16  # batches up to this many rows start from a copy of NaN rows
+
 LEVELS = ("message", "sender", "recipient", "pair")
 TYPES = ("bool", "count", "ratio", "real", "category")
 
@@ -83,6 +85,7 @@ class SignalRegistry:
         self._groups: list[SignalGroup] = []
         self._names: set[str] = set()
         self._plan: list[tuple[JointFn | None, list[tuple[SignalGroup, int]], dict[str, int]]] | None = None
+        self._nan_rows = np.zeros((0, 0), dtype=FEATURE_DTYPE)  # _NAN_ROWS rows of NaN, made with the plan
 
     def register(self, group: SignalGroup) -> SignalGroup:
         for sig in group.signals:
@@ -107,6 +110,7 @@ class SignalRegistry:
                     plan.append((group.joint, [(group, start)], {group.name: start}))
                 start += len(group.signals)
             self._plan = plan
+            self._nan_rows = np.full((_NAN_ROWS, len(self._names)), np.nan, dtype=FEATURE_DTYPE)
         return self._plan
 
     @property
@@ -128,8 +132,11 @@ class SignalRegistry:
 
     def compute(self, batch: MessageBatch, context: ScoringContext) -> np.ndarray:
         """The feature matrix: float32 (messages x signals), NaN where not available."""
-        out = np.full((len(batch), len(self._names)), np.nan, dtype=FEATURE_DTYPE)
-        for joint, members, starts in self._runs():
+        runs = self._runs()
+        n = len(batch)
+        # a few rows: copying NaN rows costs a third of np.full's Python-level work
+        out = self._nan_rows[:n].copy() if n <= _NAN_ROWS else np.full((n, len(self._names)), np.nan, FEATURE_DTYPE)
+        for joint, members, starts in runs:
             if joint is not None:
                 joint(batch, context, out, starts)
                 continue
