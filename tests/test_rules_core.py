@@ -152,6 +152,13 @@ def test_utf8_validation_agrees_with_python():
             want = False
         data = np.frombuffer(b"xx" + raw, np.uint8)
         assert _core.utf8_valid(data, 2, len(data)) == want, raw
+    # ASCII runs are skipped by words: every run length, with an invalid byte right after the
+    # range (never read) or inside it at the end.
+    for n in range(80):
+        data = np.frombuffer(b"xx" + b"a" * n + b"\xff\xff", np.uint8)
+        assert _core.utf8_valid(data, 2, 2 + n)
+        assert not _core.utf8_valid(data, 2, 3 + n)
+        assert _core.utf8_valid(np.frombuffer(b"b" * n + "\u00e9".encode() + b"c" * n, np.uint8), 0, 2 * n + 2)
     with pytest.raises(ValueError, match="outside"):
         _core.utf8_valid(np.zeros(3, np.uint8), 2, 5)
 
