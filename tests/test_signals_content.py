@@ -167,6 +167,7 @@ def test_two_stream_scans_count_what_one_stream_counts():
     p = phrase_automaton().arrays
     h = list(html_automaton().arrays)
     h[0] = k.html_byte_class(h[0])
+    h[1] = k.premultiplied(h[1])
     found = np.zeros(2, np.int64)  # the texts do hold matches
     for text in _phrase_texts():
         buf = np.frombuffer(normalize_text(text), dtype=np.uint8).copy()

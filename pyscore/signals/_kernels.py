@@ -386,14 +386,47 @@ def html_byte_class(byte_class):
     return out
 
 
+def premultiplied(table):
+    """The transition table of ac_scan_html: entry t (~t) becomes t * classes (~ of it), the
+    offset of row t in the flattened table, so a scan step is one add and one load (no
+    multiply on the chain of dependent loads)."""
+    t = table.astype(np.int64)
+    rows = np.where(t >= 0, t, ~t) * t.shape[1]
+    out = np.where(t >= 0, rows, ~rows)
+    dtype = np.int16 if rows.max(initial=0) < 32768 else np.int32
+    return np.ascontiguousarray(out.astype(dtype))
+
+
+@njit(cache=True)
+def _count_from(state, out_pat, dict_link, next_out, pat_label, counts):
+    """Count every pattern ending at state (its own, then along dict_link)."""
+    s = state if out_pat[state] >= 0 else dict_link[state]
+    while s > 0:
+        p = out_pat[s]
+        while p >= 0:
+            counts[pat_label[p]] += 1
+            p = next_out[p]
+        s = dict_link[s]
+
+
 @njit(cache=True)
 def ac_scan_html(data, a, b, cap, byte_class, table, out_pat, dict_link, next_out, pat_label, counts):
     """ac_scan without boundaries over html's normal form (textnorm.normalize_html) of
     data[a:b], fused: byte_class is html_byte_class(...) (lower-cases ASCII, marks the
-    whitespace to skip), first cap bytes."""
-    state = np.int64(0)
+    whitespace to skip), first cap bytes; table is premultiplied(automaton table)."""
+    flat = table.reshape(table.size)
+    ncls = table.shape[1]
+    off = np.int64(0)
     for i in range(a, min(b, a + cap)):
-        state = _html_byte(state, byte_class[data[i]], a, i, table, out_pat, dict_link, next_out, pat_label, counts)
+        cl = byte_class[data[i]]
+        if cl == HTML_SKIP:
+            continue
+        nxt = np.int64(flat[off + cl])
+        if nxt >= 0:
+            off = nxt
+            continue
+        off = ~nxt
+        _count_from(off // ncls, out_pat, dict_link, next_out, pat_label, counts)
 
 
 # Two-stream scans. An automaton scan is a chain of dependent loads (state -> table ->
@@ -454,33 +487,17 @@ def ac_scan2(buf, n, byte_class, table, out_pat, dict_link, next_out, pat_len, p
                       pat_label, boundary, counts)
 
 
-@njit(cache=True, inline="always")
-def _html_byte(state, cl, min_end, i, table, out_pat, dict_link, next_out, pat_label, counts):
-    if cl == HTML_SKIP:
-        return state
-    nxt = np.int64(table[state, cl])
-    if nxt >= 0:
-        return nxt
-    state = ~nxt
-    if i >= min_end:
-        s = state if out_pat[state] >= 0 else dict_link[state]
-        while s > 0:
-            p = out_pat[s]
-            while p >= 0:
-                counts[pat_label[p]] += 1
-                p = next_out[p]
-            s = dict_link[s]
-    return state
-
-
 @njit(cache=True)
 def ac_scan_html2(data, a, b, cap, byte_class, table, out_pat, dict_link, next_out, pat_label, counts, max_len):
     """ac_scan_html in two streams; the second starts where max_len - 1 kept (not
-    skipped) bytes precede the middle."""
+    skipped) bytes precede the middle. The step is written out in each stream: as an
+    inlined helper taking the arrays, Numba keeps reference counting in the loop."""
     end = min(b, a + cap)
     if end - a < TWO_STREAMS_FROM or end - a < 4 * max_len:
         ac_scan_html(data, a, b, cap, byte_class, table, out_pat, dict_link, next_out, pat_label, counts)
         return
+    flat = table.reshape(table.size)
+    ncls = table.shape[1]
     mid = a + (end - a) // 2
     b0 = mid
     need = max_len - 1
@@ -494,10 +511,33 @@ def ac_scan_html2(data, a, b, cap, byte_class, table, out_pat, dict_link, next_o
     for k in range(steps):
         i = a + k
         j = b0 + k
-        sa = _html_byte(sa, byte_class[data[i]], a, i, table, out_pat, dict_link, next_out, pat_label, counts)
-        sb = _html_byte(sb, byte_class[data[j]], mid, j, table, out_pat, dict_link, next_out, pat_label, counts)
+        cl = byte_class[data[i]]
+        if cl != HTML_SKIP:
+            nxt = np.int64(flat[sa + cl])
+            if nxt >= 0:
+                sa = nxt
+            else:
+                sa = ~nxt
+                _count_from(sa // ncls, out_pat, dict_link, next_out, pat_label, counts)
+        cl = byte_class[data[j]]
+        if cl != HTML_SKIP:
+            nxt = np.int64(flat[sb + cl])
+            if nxt >= 0:
+                sb = nxt
+            else:
+                sb = ~nxt
+                if j >= mid:
+                    _count_from(sb // ncls, out_pat, dict_link, next_out, pat_label, counts)
     for j in range(b0 + steps, end):
-        sb = _html_byte(sb, byte_class[data[j]], mid, j, table, out_pat, dict_link, next_out, pat_label, counts)
+        cl = byte_class[data[j]]
+        if cl != HTML_SKIP:
+            nxt = np.int64(flat[sb + cl])
+            if nxt >= 0:
+                sb = nxt
+            else:
+                sb = ~nxt
+                if j >= mid:
+                    _count_from(sb // ncls, out_pat, dict_link, next_out, pat_label, counts)
 
 
 @njit(cache=True)
