@@ -226,7 +226,7 @@ def test_confusables_rewrite_only_non_ascii_rows():
 def test_large_regex_columns_scan_row_copies_like_whole_copies(regex_engine):
     # A regex column larger than _COPY_WHOLE is read through a view, row by row; repeated values
     # share one scan. Same results as the reference, rows with hits in the middle and at the end.
-    from pyscore.rules.runtime import _COPY_WHOLE, _SMALL
+    from pyscore.rules.runtime import _COPY_WHOLE, _ROW_BYTES, _SMALL
 
     filler = "lorem ipsum dolor sit amet. " * (_COPY_WHOLE // (28 * 10))
     texts = [filler + ("loan pre-approved now" if i % 3 == 0 else "nothing") + filler * (i % 2)
@@ -239,3 +239,8 @@ def test_large_regex_columns_scan_row_copies_like_whole_copies(regex_engine):
     got, want = both(sources, msgs)
     assert (got == want).all()
     assert want[:, 0].sum() == len(range(0, 2 * _SMALL, 3)) + 4
+    # Many short rows scanned (more than the column's bytes / _ROW_BYTES): the column copied once.
+    short = [f"row {i} pay now or loan approved. lorem ipsum dolor sit amet {i % 7}" for i in range(_COPY_WHOLE // 60)]
+    assert sum(map(len, short)) > _COPY_WHOLE and len(short) * _ROW_BYTES > sum(map(len, short))
+    got, want = both(sources, [Message(body=Body(current_thread_text=t)) for t in short])
+    assert (got == want).all() and want[:, 0].all()

@@ -70,7 +70,8 @@ def _run_plan(plan: tuple, v: str, folded: list | None = None) -> bool:
 _NO_CODES = (np.zeros(0, np.int64), np.zeros(1, OFFSET_DTYPE), 0)
 _NO_COLUMN_OPS = columnops.ColumnPlan(None, frozenset(), frozenset())
 _WHOLE_TEXT = 1 << 13  # packed texts up to this size are checked and copied once per batch
-_COPY_WHOLE = 1 << 16  # larger regex columns are copied row by row, only the rows scanned
+_COPY_WHOLE = 1 << 16  # larger regex columns are copied row by row, only the rows scanned,
+_ROW_BYTES = 256  # unless the rows scanned are many: more than the column's bytes / _ROW_BYTES
 _SMALL = 16  # batches of at most this many messages scan every value: guards cost more than scans
 
 
@@ -730,6 +731,8 @@ class _BatchRun:
         memo: dict[bytes, list[int]] = {}
         scan = regexes.scanner()
         base = atom_base.tolist()
+        if not isinstance(raw, bytes) and len(rows) * _ROW_BYTES > len(raw):
+            raw = raw.tobytes()  # many rows of a large column: one copy beats one per row
         if isinstance(raw, bytes):
             texts = [raw[offsets[r]:offsets[r + 1]] for r in rows]
         else:  # a large column: only the rows scanned are copied
