@@ -164,7 +164,8 @@ def test_two_stream_scans_count_what_one_stream_counts():
     from pyscore.signals.content import html_automaton, phrase_automaton
     from pyscore.signals.textnorm import HTML_CAP, normalize_text
 
-    p = phrase_automaton().arrays
+    p = list(phrase_automaton().arrays)
+    p[1] = k.premultiplied(p[1])
     h = list(html_automaton().arrays)
     h[0] = k.html_byte_class(h[0])
     h[1] = k.premultiplied(h[1])

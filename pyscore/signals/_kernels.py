@@ -363,14 +363,42 @@ def normalize_into(data, a, b, cap, fold, flags, acls, aout, buf, stats):
 
 
 @njit(cache=True)
+def _count_ending(state, i, buf, out_pat, dict_link, next_out, pat_len, pat_label, boundary, counts):
+    """Count every pattern ending at state after buf[i] (its own, then along dict_link); with
+    boundary, only those that begin a word (previous byte not [a-z0-9])."""
+    s = state if out_pat[state] >= 0 else dict_link[state]
+    while s > 0:
+        p = out_pat[s]
+        while p >= 0:
+            ok = True
+            if boundary:
+                start = i - pat_len[p] + 1
+                if start > 0:
+                    prev = buf[start - 1]
+                    if (48 <= prev <= 57) or (97 <= prev <= 122):
+                        ok = False
+            if ok:
+                counts[pat_label[p]] += 1
+            p = next_out[p]
+        s = dict_link[s]
+
+
+@njit(cache=True)
 def ac_scan(buf, n, byte_class, table, out_pat, dict_link, next_out, pat_len, pat_label, boundary, counts):
     """Count every occurrence of every pattern in buf[:n] into counts[label]. With
     boundary, a match counts only where it begins a word (previous byte not [a-z0-9]).
-    A negative table entry ~t marks a move to state t where some pattern ends."""
-    state = np.int64(0)
+    table is premultiplied(automaton table): a negative entry ~t marks a move to the
+    state at row offset t where some pattern ends."""
+    flat = table.reshape(table.size)
+    ncls = table.shape[1]
+    off = np.int64(0)
     for i in range(n):
-        state = _ac_byte(state, buf[i], 0, i, buf, byte_class, table, out_pat, dict_link, next_out, pat_len,
-                         pat_label, boundary, counts)
+        nxt = np.int64(flat[off + byte_class[buf[i]]])
+        if nxt >= 0:
+            off = nxt
+        else:
+            off = ~nxt
+            _count_ending(off // ncls, i, buf, out_pat, dict_link, next_out, pat_len, pat_label, boundary, counts)
 
 
 HTML_SKIP = 255  # class of the bytes that normalize_html drops (ASCII whitespace)
@@ -437,39 +465,16 @@ def ac_scan_html(data, a, b, cap, byte_class, table, out_pat, dict_link, next_ou
 TWO_STREAMS_FROM = 512  # bytes; shorter texts are scanned as one stream
 
 
-@njit(cache=True, inline="always")
-def _ac_byte(state, c, min_end, i, buf, byte_class, table, out_pat, dict_link, next_out, pat_len, pat_label,
-             boundary, counts):
-    nxt = np.int64(table[state, byte_class[c]])
-    if nxt >= 0:
-        return nxt
-    state = ~nxt
-    if i >= min_end:
-        s = state if out_pat[state] >= 0 else dict_link[state]
-        while s > 0:
-            p = out_pat[s]
-            while p >= 0:
-                ok = True
-                if boundary:
-                    start = i - pat_len[p] + 1
-                    if start > 0:
-                        prev = buf[start - 1]
-                        if (48 <= prev <= 57) or (97 <= prev <= 122):
-                            ok = False
-                if ok:
-                    counts[pat_label[p]] += 1
-                p = next_out[p]
-            s = dict_link[s]
-    return state
-
-
 @njit(cache=True)
 def ac_scan2(buf, n, byte_class, table, out_pat, dict_link, next_out, pat_len, pat_label, boundary, counts,
              max_len):
-    """ac_scan(buf, n, ...) in two streams; max_len: the longest pattern."""
+    """ac_scan(buf, n, ...) in two streams; max_len: the longest pattern. The step is
+    written out in each stream (see ac_scan_html2)."""
     if n < TWO_STREAMS_FROM or n < 4 * max_len:
         ac_scan(buf, n, byte_class, table, out_pat, dict_link, next_out, pat_len, pat_label, boundary, counts)
         return
+    flat = table.reshape(table.size)
+    ncls = table.shape[1]
     mid = n // 2
     b0 = max(0, mid - (max_len - 1))
     sa = np.int64(0)
@@ -478,13 +483,29 @@ def ac_scan2(buf, n, byte_class, table, out_pat, dict_link, next_out, pat_len, p
     for k in range(steps):
         i = k
         j = b0 + k
-        sa = _ac_byte(sa, buf[i], 0, i, buf, byte_class, table, out_pat, dict_link, next_out, pat_len,
-                      pat_label, boundary, counts)
-        sb = _ac_byte(sb, buf[j], mid, j, buf, byte_class, table, out_pat, dict_link, next_out, pat_len,
-                      pat_label, boundary, counts)
+        nxt = np.int64(flat[sa + byte_class[buf[i]]])
+        if nxt >= 0:
+            sa = nxt
+        else:
+            sa = ~nxt
+            _count_ending(sa // ncls, i, buf, out_pat, dict_link, next_out, pat_len, pat_label, boundary, counts)
+        nxt = np.int64(flat[sb + byte_class[buf[j]]])
+        if nxt >= 0:
+            sb = nxt
+        else:
+            sb = ~nxt
+            if j >= mid:
+                _count_ending(sb // ncls, j, buf, out_pat, dict_link, next_out, pat_len, pat_label, boundary,
+                              counts)
     for j in range(b0 + steps, n):
-        sb = _ac_byte(sb, buf[j], mid, j, buf, byte_class, table, out_pat, dict_link, next_out, pat_len,
-                      pat_label, boundary, counts)
+        nxt = np.int64(flat[sb + byte_class[buf[j]]])
+        if nxt >= 0:
+            sb = nxt
+        else:
+            sb = ~nxt
+            if j >= mid:
+                _count_ending(sb // ncls, j, buf, out_pat, dict_link, next_out, pat_len, pat_label, boundary,
+                              counts)
 
 
 @njit(cache=True)

@@ -111,7 +111,8 @@ def build_kernel_tables(tables: OrgTables) -> KernelTables:
                                 (k.I64_PARTS, i64, np.int64), (k.U64_PARTS, u64, np.uint64)):
         blobs += _blob([parts[n] for n in names], dtype)  # KeyError here: a part named in _kernels is missing
     tables_2d = [np.ascontiguousarray(automata[a].table) for a in k.AUTOMATA]
-    tables_2d[k.AUTOMATA.index("h")] = k.premultiplied(html.table)  # ac_scan_html's form
+    for a in ("p", "h", "m"):  # the tables of ac_scan(2) and ac_scan_html(2): premultiplied
+        tables_2d[k.AUTOMATA.index(a)] = k.premultiplied(automata[a].table)
     enabled = np.ascontiguousarray(tables.brand_enabled, dtype=np.uint8)
     return KernelTables((*blobs, np.ascontiguousarray(fold), *tables_2d, enabled))
 
