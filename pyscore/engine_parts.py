@@ -171,7 +171,7 @@ class ModelScorer:
         self.history_columns = np.array([j for j, m in enumerate(detector_models) if m.reads_history], dtype=np.int64)
         self._all = _ForestRun(models, n_signals)
         others = [m for m in models if not m.reads_history]
-        self._without_history = _ForestRun(others, n_signals) if others and self.history_columns.size else None
+        self._without_history = _ForestRun(others, n_signals) if others else None
         self._other_columns = np.array([j for j, m in enumerate(detector_models) if not m.reads_history],
                                        dtype=np.int64)
 
@@ -180,12 +180,13 @@ class ModelScorer:
         organisation context (None: every model runs on every message)."""
         if with_context is None or not self.history_columns.size:
             return self._all.predict(features)
-        if with_context.any() or self._without_history is None:
+        if with_context.any():
             scores = self._all.predict(features)
             scores[np.ix_(~with_context, self.history_columns)] = np.nan
             return scores
         scores = np.full((len(features), self.n_detectors), np.nan)
-        scores[:, self._other_columns] = self._without_history.predict(features)
+        if self._without_history is not None:
+            scores[:, self._other_columns] = self._without_history.predict(features)
         return scores
 
 
@@ -196,7 +197,6 @@ class _ForestRun:
     def __init__(self, models: Sequence[ModelDetectors], n_signals: int) -> None:
         from pyscore.models.forest import ForestSet
 
-        self.n_detectors = sum(len(m.outputs) for m in models)
         self.forests = ForestSet([m.forest for m in models], [m.columns for m in models], n_inputs=n_signals) \
             if models else None
         self.outputs = np.array([self.forests.slice(i).start + k for i, m in enumerate(models) for k in m.outputs],

@@ -256,3 +256,15 @@ def test_history_models_skipped_without_context_score_the_rest_unchanged(engine,
     mixed = scorer.predict(X, np.arange(len(X)) % 2 == 0)
     np.testing.assert_array_equal(mixed[::2], every[::2])
     assert np.isnan(mixed[1::2, scorer.history_columns]).all()
+
+
+def test_only_history_models_without_context_score_nan(engine, bundle_path):
+    from pyscore.engine_parts import ModelScorer
+
+    test = pipeline.load_split(bundle_path.parent / "data", "test", progress=lambda m: None)
+    X = engine.score_messages(test.messages[:5], tenants=test.tenants[:5]).features
+    history = [m for m in engine.models if m.reads_history]
+    scorer = ModelScorer(history, X.shape[1])
+    without = scorer.predict(X, np.zeros(len(X), dtype=bool))
+    assert without.shape == (len(X), sum(len(m.outputs) for m in history)) and np.isnan(without).all()
+    assert np.isfinite(scorer.predict(X, np.ones(len(X), dtype=bool))).all()
