@@ -574,20 +574,28 @@ void RuleProgram::Evaluate(const BatchView& batch, uint8_t* out) const {
   st.cur.assign(spec_.level_parent.size(), 0);
   st.stamp.assign(static_cast<size_t>(std::max<int64_t>(batch.n_codes, 0)), -1);
   const size_t n_rules = spec_.roots.size();
-  // The message-level column of each gate atom.
-  std::vector<const uint8_t*> gate(gate_atom_.size());
-  for (size_t g = 0; g < gate.size(); ++g) gate[g] = batch.atoms + batch.atom_base[gate_atom_[g]];
-  for (int64_t m = 0; m < batch.n_messages; ++m) {
-    st.cur[0] = m;
-    uint8_t* row = out + m * static_cast<int64_t>(n_rules);
-    for (size_t r = 0; r < n_rules; ++r) {
-      bool open = true;
-      for (int32_t c = gate_begin_[r]; c < gate_begin_[r + 1] && open; ++c) {
-        bool any = false;
-        for (int32_t g = c == 0 ? 0 : clause_end_[c - 1]; g < clause_end_[c] && !any; ++g) any = gate[g][m] != 0;
-        open = any;
+  const int64_t n = batch.n_messages;
+  // Rule by rule: the gate clauses over all messages in plain byte loops (the compiler
+  // vectorises them), then the rule's program only on the messages every clause left open.
+  // Each (message, rule) answer depends on nothing else, so the order does not change results.
+  std::vector<uint8_t> open(static_cast<size_t>(n)), any(static_cast<size_t>(n));
+  for (size_t r = 0; r < n_rules; ++r) {
+    std::fill(open.begin(), open.end(), uint8_t{1});
+    for (int32_t c = gate_begin_[r]; c < gate_begin_[r + 1]; ++c) {
+      std::fill(any.begin(), any.end(), uint8_t{0});
+      for (int32_t g = c == 0 ? 0 : clause_end_[c - 1]; g < clause_end_[c]; ++g) {
+        const uint8_t* col = batch.atoms + batch.atom_base[gate_atom_[g]];
+        for (int64_t m = 0; m < n; ++m) any[m] |= col[m];
       }
-      row[r] = open && Bool(spec_.roots[r], &st) ? 1 : 0;
+      for (int64_t m = 0; m < n; ++m) open[m] &= static_cast<uint8_t>(any[m] != 0);
+    }
+    for (int64_t m = 0; m < n; ++m) {
+      bool hit = false;
+      if (open[m]) {
+        st.cur[0] = m;
+        hit = Bool(spec_.roots[r], &st);
+      }
+      out[m * static_cast<int64_t>(n_rules) + static_cast<int64_t>(r)] = hit ? 1 : 0;
     }
   }
 }
