@@ -318,15 +318,9 @@ void ForestAvx512::PredictMargin(const Forest& f, const float* X, int64_t n, int
 
 void ForestAvx512::PredictRow(const Forest& f, const float* x, const int32_t* key_feature, double* out) {
   const int64_t U = f.NKeys(), K = f.n_outputs_, n_trees = f.NTrees();
-  int32_t stack_keys[512];
-  std::vector<int32_t> heap_keys;
-  int32_t* keys = stack_keys;
-  if (U > 512) {
-    heap_keys.resize(U);
-    keys = heap_keys.data();
-  }
+  // Called only with the rank layout, which exists for forests of up to 256 key slots.
+  int32_t keys[256], ranks[256];
   RowKeys16(x, key_feature, f.key_nan_.data(), U, keys);
-  int32_t ranks[256];  // the rank layout exists only for forests of up to 256 key slots
   RowRanks(keys, f.slot_thr_.data(), f.slot_thr_begin_.data(), U, ranks);
   auto run = [&](auto zero) {
     using Acc = decltype(zero);

@@ -216,7 +216,7 @@ class Forest {
   // RankNodes(), which starts on a 64-byte line. Empty (the kernel then is
   // not used) when the forest has more than 256 key slots or a slot more
   // than 256 distinct thresholds; histogram-based trainers (LightGBM,
-  // XGBoost, scikit-learn's HGB) split on at most 255 bins per feature.
+  // XGBoost, scikit-learn's HGB) stay within that at their default bin counts.
   void BuildRankLayout();
   const uint16_t* RankNodes() const {
     const uint16_t* p = rnodes_.data();
